@@ -1,0 +1,18 @@
+// Add: elementwise sum of two tensors of equal shape (a residual addition). Linear-type, no parameters.
+#pragma once
+
+#include "engine/op.h"
+
+namespace relprop {
+
+class Add final : public LinearOp {
+public:
+    OpType type() const override { return OpType::Add; }
+    int arity() const override { return 2; }
+    Shape infer_shape(const std::vector<Shape>& inputs) const override;
+    Tensor forward_with(Backend& backend, const std::vector<Tensor>& inputs, const Params& params) const override;
+    std::vector<Tensor> transpose_with(Backend& backend, const std::vector<Shape>& input_shapes, const Params& params,
+                                       const Tensor& grad_output) const override;
+};
+
+}  // namespace relprop

@@ -1,0 +1,70 @@
+#include "layers/linear.h"
+
+#include "engine/backend.h"
+#include "engine/error.h"
+
+namespace relprop {
+
+Linear::Linear(Tensor weight, std::optional<Tensor> bias) {
+    if (weight.rank() != 2) throw Error("Linear weight must be 2-D [M, K], got " + shape_str(weight.shape()));
+    if (bias && bias->shape() != Shape{weight.dim(0)})
+        throw Error("Linear bias must have shape [" + std::to_string(weight.dim(0)) + "], got " +
+                    shape_str(bias->shape()));
+    m_params["weight"] = std::move(weight);
+    if (bias) m_params["bias"] = std::move(*bias);
+}
+
+Shape Linear::infer_shape(const std::vector<Shape>& inputs) const {
+    const Shape& x = inputs.at(0);
+    const Shape& w = m_params.at("weight").shape();
+    if (x.size() != 2) throw Error("Linear expects a 2-D input [N, " + std::to_string(w[1]) + "], got " + shape_str(x));
+    if (x[1] != w[1])
+        throw Error("Linear expects " + std::to_string(w[1]) + " input features (weight " + shape_str(w) + "), got " +
+                    std::to_string(x[1]));
+    return {x[0], w[0]};
+}
+
+Tensor Linear::forward_with(Backend& backend, const std::vector<Tensor>& inputs, const Params& params) const {
+    Tensor y = backend.empty(infer_shape({inputs.at(0).shape()}));
+    auto bias = params.find("bias");
+    backend.linear_forward(inputs[0], params.at("weight"), bias == params.end() ? nullptr : &bias->second, y);
+    return y;
+}
+
+std::vector<Tensor> Linear::transpose_with(Backend& backend, const std::vector<Shape>& input_shapes,
+                                           const Params& params, const Tensor& grad_output) const {
+    Tensor gx = backend.empty(input_shapes.at(0));
+    backend.linear_backward_data(grad_output, params.at("weight"), gx);
+    return {gx};
+}
+
+std::string Linear::describe() const {
+    const Shape& w = m_params.at("weight").shape();
+    return std::to_string(w[1]) + "->" + std::to_string(w[0]) + (m_params.count("bias") ? "" : " no-bias");
+}
+
+std::shared_ptr<Linear> make_gemm(const Tensor& b, const std::optional<Tensor>& c, bool trans_b, float alpha,
+                                  float beta) {
+    if (b.rank() != 2) throw Error("Gemm: B must be 2-D, got " + shape_str(b.shape()));
+    const int64_t m = trans_b ? b.dim(0) : b.dim(1), k = trans_b ? b.dim(1) : b.dim(0);
+    Tensor w({m, k});
+    for (int64_t i = 0; i < m; ++i)
+        for (int64_t j = 0; j < k; ++j) w[i * k + j] = alpha * (trans_b ? b[i * k + j] : b[j * m + i]);
+    std::optional<Tensor> bias;
+    if (c && beta != 0.0f) {
+        const Shape& cs = c->shape();
+        const bool scalar = c->numel() == 1 && (cs.empty() || cs == Shape{1} || cs == Shape{1, 1});
+        if (!scalar && cs != Shape{m} && cs != Shape{1, m})
+            throw Error("Gemm: C of shape " + shape_str(cs) + " does not broadcast to [" + std::to_string(m) +
+                        "] (per-sample C is not supported)");
+        bias = Tensor({m});
+        for (int64_t i = 0; i < m; ++i) (*bias)[i] = beta * (*c)[scalar ? 0 : i];
+    }
+    return std::make_shared<Linear>(std::move(w), std::move(bias));
+}
+
+std::shared_ptr<Linear> make_matmul(const Tensor& b) {
+    return make_gemm(b, std::nullopt, false, 1.0f, 0.0f);
+}
+
+}  // namespace relprop

@@ -75,6 +75,18 @@ public:
     virtual void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) = 0;
     // y[n,c,...] = x[n,c,...]·scale[c] + shift[c] (shift may be null); x is [N,C,...].
     virtual void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) = 0;
+    // y = min(max(x, lo), hi).
+    virtual void clamp(const Tensor& x, float lo, float hi, Tensor& y) = 0;
+    // y = a·x.
+    virtual void scale(const Tensor& x, float a, Tensor& y) = 0;
+    // y = z + eps·σ(z), σ(z) = +1 where z ≥ 0 (zero and −0 included), −1 where z < 0.
+    virtual void stabilize(const Tensor& z, float eps, Tensor& y) = 0;
+    // out = num / (den + eps·σ(den)) (the stabilized divide; never divides by zero for eps > 0).
+    virtual void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) = 0;
+    // acc += c·a·b (b may be null: acc += c·a).
+    virtual void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) = 0;
+    // y = x where z > 0 (sign > 0) or z < 0 (sign < 0), else 0.
+    virtual void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) = 0;
     // For i in [0, count): dst[dst_offset + i·dst_stride + j] = src[src_offset + i·src_stride + j], j < block.
     virtual void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst,
                              int64_t dst_offset, int64_t dst_stride, int64_t count, int64_t block) = 0;

@@ -173,6 +173,40 @@ public:
                 out = in * scale[j] + (shift ? (*shift)[j] : 0.0f);
             }
     }
+    void clamp(const Tensor& x, float lo, float hi, Tensor& y) override {
+        require_same(x, y, "clamp");
+        arr(y) = arr(x).max(lo).min(hi);
+    }
+    void scale(const Tensor& x, float a, Tensor& y) override {
+        require_same(x, y, "scale");
+        arr(y) = arr(x) * a;
+    }
+    void stabilize(const Tensor& z, float eps, Tensor& y) override {
+        require_same(z, y, "stabilize");
+        arr(y) = arr(z).unaryExpr([eps](float v) { return v + (v >= 0.0f ? eps : -eps); });
+    }
+    void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) override {
+        require_same(num, den, "stabilized_divide");
+        require_same(num, out, "stabilized_divide");
+        arr(out) = arr(num) / arr(den).unaryExpr([eps](float v) { return v + (v >= 0.0f ? eps : -eps); });
+    }
+    void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) override {
+        require_same(a, acc, "multiply_accumulate");
+        if (b) {
+            require_same(*b, acc, "multiply_accumulate");
+            arr(acc) += c * arr(a) * arr(*b);
+        } else {
+            arr(acc) += c * arr(a);
+        }
+    }
+    void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) override {
+        require_same(z, x, "sign_mask");
+        require_same(z, y, "sign_mask");
+        if (sign > 0)
+            arr(y) = (arr(z) > 0.0f).select(arr(x), 0.0f);
+        else
+            arr(y) = (arr(z) < 0.0f).select(arr(x), 0.0f);
+    }
     void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst, int64_t dst_offset,
                      int64_t dst_stride, int64_t count, int64_t block) override {
         if (count <= 0 || block <= 0) return;

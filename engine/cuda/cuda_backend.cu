@@ -1,0 +1,532 @@
+// CudaBackend: elementwise kernels as plain grid-stride CUDA kernels, linear layers on cuBLAS
+// (FP32, no TF32). Convolution and pooling need cuDNN and are not implemented yet.
+// All work runs on the backend's own stream; upload/download synchronize with it.
+#include "engine/cuda/cuda_backend.h"
+
+#include <algorithm>
+#include <climits>
+#include <initializer_list>
+#include <cstdint>
+#include <string>
+
+#include "engine/cuda/cuda_check.h"
+#include "engine/error.h"
+
+namespace relprop {
+namespace {
+
+// ---------------------------------------------------------------------------------------------
+// Kernels. Indices are 64-bit; every kernel is a grid-stride loop, so any grid size is correct.
+// Elementwise outputs may alias inputs (no __restrict__).
+
+__device__ inline int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
+__device__ inline int64_t grid_stride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
+
+__global__ void fill_kernel(float* out, int64_t n, float value) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = value;
+}
+
+__global__ void add_kernel(const float* a, const float* b, float* out, int64_t n) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] + b[i];
+}
+
+__global__ void mul_kernel(const float* a, const float* b, float* out, int64_t n) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] * b[i];
+}
+
+__global__ void relu_kernel(const float* x, float* y, int64_t n) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
+}
+
+__global__ void relu_backward_kernel(const float* x, const float* gy, float* gx, int64_t n) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f;
+}
+
+// x is [N, C, inner...]; element i belongs to channel (i / inner) % C. shift may be null.
+__global__ void channel_affine_kernel(const float* x, const float* scale, const float* shift, float* y, int64_t n,
+                                      int64_t channels, int64_t inner) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) {
+        const int64_t c = (i / inner) % channels;
+        // No FMA contraction, so the result rounds like the CPU's separate multiply and add.
+        const float scaled = __fmul_rn(x[i], scale[c]);
+        y[i] = shift ? __fadd_rn(scaled, shift[c]) : scaled;
+    }
+}
+
+__global__ void copy_blocks_kernel(const float* src, int64_t src_offset, int64_t src_stride, float* dst,
+                                   int64_t dst_offset, int64_t dst_stride, int64_t count, int64_t block) {
+    const int64_t n = count * block;
+    for (int64_t k = first_index(); k < n; k += grid_stride()) {
+        const int64_t i = k / block;
+        const int64_t j = k % block;
+        dst[dst_offset + i * dst_stride + j] = src[src_offset + i * src_stride + j];
+    }
+}
+
+// y [rows, cols]: every row = bias [cols].
+__global__ void broadcast_rows_kernel(const float* bias, float* y, int64_t rows, int64_t cols) {
+    const int64_t n = rows * cols;
+    for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = bias[i % cols];
+}
+
+// Elementwise maps used by the LRP rules: one functor per kernel, launched by map_kernel.
+template <class F>
+__global__ void map_kernel(F f, int64_t n) {
+    for (int64_t i = first_index(); i < n; i += grid_stride()) f(i);
+}
+
+__device__ inline float stab_sign(float z, float eps) { return z >= 0.0f ? eps : -eps; }
+
+struct ClampMap {
+    const float* x; float* y; float lo, hi;
+    __device__ void operator()(int64_t i) const { y[i] = fminf(fmaxf(x[i], lo), hi); }
+};
+struct ScaleMap {
+    const float* x; float* y; float a;
+    __device__ void operator()(int64_t i) const { y[i] = __fmul_rn(a, x[i]); }
+};
+struct StabilizeMap {
+    const float* z; float* y; float eps;
+    __device__ void operator()(int64_t i) const { y[i] = __fadd_rn(z[i], stab_sign(z[i], eps)); }
+};
+struct StabilizedDivideMap {
+    const float* num; const float* den; float* out; float eps;
+    __device__ void operator()(int64_t i) const { out[i] = __fdiv_rn(num[i], __fadd_rn(den[i], stab_sign(den[i], eps))); }
+};
+struct MultiplyAccumulateMap {
+    const float* a; const float* b; float* acc; float c;
+    __device__ void operator()(int64_t i) const {
+        const float term = b ? __fmul_rn(__fmul_rn(c, a[i]), b[i]) : __fmul_rn(c, a[i]);
+        acc[i] = __fadd_rn(acc[i], term);
+    }
+};
+struct SignMaskMap {
+    const float* z; const float* x; float* y; int sign;
+    __device__ void operator()(int64_t i) const { y[i] = (sign > 0 ? z[i] > 0.0f : z[i] < 0.0f) ? x[i] : 0.0f; }
+};
+
+constexpr int kThreads = 256;
+// Enough blocks to fill an H100 several times over; grid-stride loops cover the rest.
+constexpr int64_t kMaxBlocks = 8192;
+
+unsigned blocks_for(int64_t n) {
+    return static_cast<unsigned>(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, kMaxBlocks));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Argument checks (shapes are validated when the graph is built; these catch misuse of the API).
+
+[[noreturn]] void fail(const char* kernel, const std::string& what) {
+    throw Error(std::string("CUDA backend: ") + kernel + ": " + what);
+}
+
+void require_cuda(const Tensor& t, const char* kernel, const char* arg) {
+    if (!t.defined()) fail(kernel, std::string(arg) + " is an undefined tensor");
+    if (t.device() != Device::CUDA)
+        fail(kernel, std::string(arg) + " is a " + device_name(t.device()) + " tensor; upload it to the GPU first");
+}
+
+void require_numel(const Tensor& t, int64_t numel, const char* kernel, const char* arg) {
+    if (t.numel() != numel)
+        fail(kernel, std::string(arg) + " has shape " + shape_str(t.shape()) + " (" + std::to_string(t.numel()) +
+                         " elements), expected " + std::to_string(numel) + " elements");
+}
+
+void require_rank(const Tensor& t, size_t rank, const char* kernel, const char* arg) {
+    if (t.rank() != rank)
+        fail(kernel, std::string(arg) + " has shape " + shape_str(t.shape()) + ", expected rank " +
+                         std::to_string(rank));
+}
+
+int blas_dim(int64_t d, const char* kernel) {
+    if (d > INT_MAX) fail(kernel, "dimension " + std::to_string(d) + " is too large for cuBLAS");
+    return static_cast<int>(d);
+}
+
+// ---------------------------------------------------------------------------------------------
+
+class CudaBackend final : public Backend {
+public:
+    explicit CudaBackend(int device);
+    ~CudaBackend() override;
+    CudaBackend(const CudaBackend&) = delete;
+    CudaBackend& operator=(const CudaBackend&) = delete;
+
+    Device device() const override { return Device::CUDA; }
+    std::string name() const override { return m_name; }
+    bool supports(OpType type) const override;
+
+    Tensor empty(const Shape& shape) override;
+    Tensor upload(const Tensor& host) override;
+    Tensor download(const Tensor& tensor) override;
+
+    void conv2d_forward(const Tensor&, const Tensor&, const Tensor*, const ConvGeometry&, Tensor&) override {
+        not_implemented("conv2d_forward");
+    }
+    void conv2d_backward_data(const Tensor&, const Tensor&, const ConvGeometry&, Tensor&) override {
+        not_implemented("conv2d_backward_data");
+    }
+    void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;
+    void linear_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx) override;
+    void pool2d_forward(PoolKind, const Tensor&, const PoolGeometry&, Tensor&) override {
+        not_implemented("pool2d_forward");
+    }
+    void pool2d_backward(PoolKind, const Tensor&, const Tensor&, const PoolGeometry&, Tensor&) override {
+        not_implemented("pool2d_backward");
+    }
+
+    void fill(Tensor& t, float value) override;
+    void copy(const Tensor& src, Tensor& dst) override;
+    void add(const Tensor& a, const Tensor& b, Tensor& out) override;
+    void mul(const Tensor& a, const Tensor& b, Tensor& out) override;
+    void relu(const Tensor& x, Tensor& y) override;
+    void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) override;
+    void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) override;
+    void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst, int64_t dst_offset,
+                     int64_t dst_stride, int64_t count, int64_t block) override;
+
+    void clamp(const Tensor& x, float lo, float hi, Tensor& y) override {
+        check_same("clamp", x, {&y});
+        launch("clamp", x.numel(), ClampMap{x.data(), y.data(), lo, hi});
+    }
+    void scale(const Tensor& x, float a, Tensor& y) override {
+        check_same("scale", x, {&y});
+        launch("scale", x.numel(), ScaleMap{x.data(), y.data(), a});
+    }
+    void stabilize(const Tensor& z, float eps, Tensor& y) override {
+        check_same("stabilize", z, {&y});
+        launch("stabilize", z.numel(), StabilizeMap{z.data(), y.data(), eps});
+    }
+    void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) override {
+        check_same("stabilized_divide", num, {&den, &out});
+        launch("stabilized_divide", num.numel(), StabilizedDivideMap{num.data(), den.data(), out.data(), eps});
+    }
+    void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) override {
+        check_same("multiply_accumulate", a, {b, &acc});
+        launch("multiply_accumulate", a.numel(), MultiplyAccumulateMap{a.data(), b ? b->data() : nullptr, acc.data(), c});
+    }
+    void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) override {
+        check_same("sign_mask", z, {&x, &y});
+        launch("sign_mask", z.numel(), SignMaskMap{z.data(), x.data(), y.data(), sign});
+    }
+
+private:
+    // Every tensor on this device with as many elements as `first` (null entries are skipped).
+    static void check_same(const char* kernel, const Tensor& first, std::initializer_list<const Tensor*> others) {
+        require_cuda(first, kernel, "input");
+        for (const Tensor* t : others) {
+            if (!t) continue;
+            require_cuda(*t, kernel, "operand");
+            require_numel(*t, first.numel(), kernel, "operand");
+        }
+    }
+    template <class F>
+    void launch(const char* kernel, int64_t n, const F& f) {
+        if (n == 0) return;
+        activate();
+        map_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(f, n);
+        cuda_detail::check(cudaGetLastError(), (std::string("launch of ") + kernel + "_kernel").c_str(), __FILE__,
+                           __LINE__);
+    }
+    [[noreturn]] static void not_implemented(const char* kernel) {
+        throw Error(std::string("CUDA backend: ") + kernel +
+                    " is not implemented yet (conv/pooling need the cuDNN backend)");
+    }
+    // Makes this backend's device current (kernels and cuBLAS calls must run on it).
+    void activate() const { RELPROP_CUDA_CHECK(cudaSetDevice(m_device)); }
+    void release() noexcept;
+
+    int m_device;
+    std::string m_name;
+    cudaStream_t m_stream = nullptr;
+    cublasHandle_t m_cublas = nullptr;
+};
+
+CudaBackend::CudaBackend(int device) : m_device(device) {
+    const int count = cuda_device_count();
+    if (device < 0 || device >= count)
+        throw Error("CUDA device " + std::to_string(device) + " does not exist (" + std::to_string(count) +
+                    " usable CUDA GPU(s) found)");
+    try {
+        activate();
+        cudaDeviceProp props{};
+        RELPROP_CUDA_CHECK(cudaGetDeviceProperties(&props, m_device));
+        m_name = "cuda:" + std::to_string(m_device) + " (" + props.name + ")";
+        RELPROP_CUDA_CHECK(cudaStreamCreate(&m_stream));
+        RELPROP_CUDA_CHECK(cublasCreate(&m_cublas));
+        RELPROP_CUDA_CHECK(cublasSetStream(m_cublas, m_stream));
+        // Plain FP32 GEMMs: CUBLAS_DEFAULT_MATH never uses TF32 tensor ops (only
+        // CUBLAS_TF32_TENSOR_OP_MATH would), so results agree with the CPU to ~1e-6 relative.
+        RELPROP_CUDA_CHECK(cublasSetMathMode(m_cublas, CUBLAS_DEFAULT_MATH));
+    } catch (...) {
+        release();
+        throw;
+    }
+}
+
+CudaBackend::~CudaBackend() { release(); }
+
+void CudaBackend::release() noexcept {
+    // Errors are ignored: nothing can be done about them here (e.g. at process exit).
+    cudaSetDevice(m_device);
+    if (m_cublas) cublasDestroy(m_cublas);
+    if (m_stream) {
+        cudaStreamSynchronize(m_stream);
+        cudaStreamDestroy(m_stream);
+    }
+    m_cublas = nullptr;
+    m_stream = nullptr;
+}
+
+bool CudaBackend::supports(OpType type) const {
+    switch (type) {
+        case OpType::Conv:
+        case OpType::MaxPool:
+        case OpType::AvgPool:
+        case OpType::GlobalAvgPool:
+            return false;  // need cuDNN (not implemented yet)
+        default:
+            return true;
+    }
+}
+
+// ---- memory ----------------------------------------------------------------------------------
+
+Tensor CudaBackend::empty(const Shape& shape) {
+    const int64_t numel = shape_numel(shape);
+    activate();
+    float* data = nullptr;
+    // At least one element, so that even an empty tensor is defined().
+    const size_t bytes = static_cast<size_t>(std::max<int64_t>(numel, 1)) * sizeof(float);
+    RELPROP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data), bytes));
+    const int device = m_device;
+    return Tensor::adopt(shape, data, Device::CUDA, [device](float* p) {
+        // cudaFree waits for outstanding work on the memory; make the owning device current first.
+        int previous = -1;
+        const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != device;
+        cudaSetDevice(device);
+        cudaFree(p);
+        if (restore) cudaSetDevice(previous);
+    });
+}
+
+Tensor CudaBackend::upload(const Tensor& host) {
+    if (!host.defined()) fail("upload", "the tensor is undefined");
+    if (host.device() != Device::CPU) fail("upload", "the tensor is already a " + device_name(host.device()) + " tensor");
+    Tensor t = empty(host.shape());
+    if (host.numel() > 0) {
+        RELPROP_CUDA_CHECK(cudaMemcpyAsync(t.data(), host.data(), static_cast<size_t>(host.numel()) * sizeof(float),
+                                           cudaMemcpyHostToDevice, m_stream));
+        RELPROP_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    }
+    return t;
+}
+
+Tensor CudaBackend::download(const Tensor& tensor) {
+    require_cuda(tensor, "download", "the tensor");
+    activate();
+    Tensor host(tensor.shape());
+    if (tensor.numel() > 0) {
+        RELPROP_CUDA_CHECK(cudaMemcpyAsync(host.data(), tensor.data(),
+                                           static_cast<size_t>(tensor.numel()) * sizeof(float),
+                                           cudaMemcpyDeviceToHost, m_stream));
+    }
+    // Also reports errors of earlier asynchronous kernels.
+    RELPROP_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    return host;
+}
+
+// ---- elementwise ------------------------------------------------------------------------------
+
+void CudaBackend::fill(Tensor& t, float value) {
+    require_cuda(t, "fill", "t");
+    const int64_t n = t.numel();
+    if (n == 0) return;
+    activate();
+    fill_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(t.data(), n, value);
+    RELPROP_CUDA_CHECK_LAUNCH("fill_kernel");
+}
+
+void CudaBackend::copy(const Tensor& src, Tensor& dst) {
+    require_cuda(src, "copy", "src");
+    require_cuda(dst, "copy", "dst");
+    require_numel(dst, src.numel(), "copy", "dst");
+    if (src.numel() == 0 || src.data() == dst.data()) return;
+    activate();
+    RELPROP_CUDA_CHECK(cudaMemcpyAsync(dst.data(), src.data(), static_cast<size_t>(src.numel()) * sizeof(float),
+                                       cudaMemcpyDeviceToDevice, m_stream));
+}
+
+void CudaBackend::add(const Tensor& a, const Tensor& b, Tensor& out) {
+    require_cuda(a, "add", "a");
+    require_cuda(b, "add", "b");
+    require_cuda(out, "add", "out");
+    require_numel(b, a.numel(), "add", "b");
+    require_numel(out, a.numel(), "add", "out");
+    const int64_t n = a.numel();
+    if (n == 0) return;
+    activate();
+    add_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(a.data(), b.data(), out.data(), n);
+    RELPROP_CUDA_CHECK_LAUNCH("add_kernel");
+}
+
+void CudaBackend::mul(const Tensor& a, const Tensor& b, Tensor& out) {
+    require_cuda(a, "mul", "a");
+    require_cuda(b, "mul", "b");
+    require_cuda(out, "mul", "out");
+    require_numel(b, a.numel(), "mul", "b");
+    require_numel(out, a.numel(), "mul", "out");
+    const int64_t n = a.numel();
+    if (n == 0) return;
+    activate();
+    mul_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(a.data(), b.data(), out.data(), n);
+    RELPROP_CUDA_CHECK_LAUNCH("mul_kernel");
+}
+
+void CudaBackend::relu(const Tensor& x, Tensor& y) {
+    require_cuda(x, "relu", "x");
+    require_cuda(y, "relu", "y");
+    require_numel(y, x.numel(), "relu", "y");
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    activate();
+    relu_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(x.data(), y.data(), n);
+    RELPROP_CUDA_CHECK_LAUNCH("relu_kernel");
+}
+
+void CudaBackend::relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) {
+    require_cuda(x, "relu_backward", "x");
+    require_cuda(gy, "relu_backward", "gy");
+    require_cuda(gx, "relu_backward", "gx");
+    require_numel(gy, x.numel(), "relu_backward", "gy");
+    require_numel(gx, x.numel(), "relu_backward", "gx");
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    activate();
+    relu_backward_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(x.data(), gy.data(), gx.data(), n);
+    RELPROP_CUDA_CHECK_LAUNCH("relu_backward_kernel");
+}
+
+void CudaBackend::channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) {
+    require_cuda(x, "channel_affine", "x");
+    require_cuda(scale, "channel_affine", "scale");
+    require_cuda(y, "channel_affine", "y");
+    if (x.rank() < 2) fail("channel_affine", "x has shape " + shape_str(x.shape()) + ", expected [N, C, ...]");
+    const int64_t channels = x.dim(1);
+    require_numel(scale, channels, "channel_affine", "scale");
+    if (shift) {
+        require_cuda(*shift, "channel_affine", "shift");
+        require_numel(*shift, channels, "channel_affine", "shift");
+    }
+    require_numel(y, x.numel(), "channel_affine", "y");
+    const int64_t n = x.numel();
+    if (n == 0) return;
+    const int64_t inner = n / (x.dim(0) * channels);
+    activate();
+    channel_affine_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(x.data(), scale.data(),
+                                                                     shift ? shift->data() : nullptr, y.data(), n,
+                                                                     channels, inner);
+    RELPROP_CUDA_CHECK_LAUNCH("channel_affine_kernel");
+}
+
+void CudaBackend::copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst,
+                              int64_t dst_offset, int64_t dst_stride, int64_t count, int64_t block) {
+    require_cuda(src, "copy_blocks", "src");
+    require_cuda(dst, "copy_blocks", "dst");
+    if (count < 0 || block < 0 || src_offset < 0 || dst_offset < 0 || src_stride < 0 || dst_stride < 0)
+        fail("copy_blocks", "offsets, strides, count and block must not be negative");
+    if (count == 0 || block == 0) return;
+    const auto in_range = [&](int64_t offset, int64_t stride, const Tensor& t) {
+        return offset + (count - 1) * stride + block <= t.numel();
+    };
+    if (!in_range(src_offset, src_stride, src))
+        fail("copy_blocks", "reads past the end of src " + shape_str(src.shape()));
+    if (!in_range(dst_offset, dst_stride, dst))
+        fail("copy_blocks", "writes past the end of dst " + shape_str(dst.shape()));
+    activate();
+    copy_blocks_kernel<<<blocks_for(count * block), kThreads, 0, m_stream>>>(
+        src.data(), src_offset, src_stride, dst.data(), dst_offset, dst_stride, count, block);
+    RELPROP_CUDA_CHECK_LAUNCH("copy_blocks_kernel");
+}
+
+// ---- linear (cuBLAS) --------------------------------------------------------------------------
+// cuBLAS is column-major: a row-major [R, C] buffer is the column-major C×R matrix (its transpose)
+// with leading dimension C.
+
+void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+    require_cuda(x, "linear_forward", "x");
+    require_cuda(w, "linear_forward", "w");
+    require_cuda(y, "linear_forward", "y");
+    require_rank(x, 2, "linear_forward", "x");
+    require_rank(w, 2, "linear_forward", "w");
+    const int64_t n = x.dim(0), k = x.dim(1), m = w.dim(0);
+    if (w.dim(1) != k)
+        fail("linear_forward", "x " + shape_str(x.shape()) + " and w " + shape_str(w.shape()) + " disagree on K");
+    if (y.shape() != Shape{n, m})
+        fail("linear_forward", "y has shape " + shape_str(y.shape()) + ", expected " + shape_str({n, m}));
+    if (bias) {
+        require_cuda(*bias, "linear_forward", "bias");
+        require_numel(*bias, m, "linear_forward", "bias");
+    }
+    if (n == 0 || m == 0) return;
+    activate();
+    if (bias) {
+        broadcast_rows_kernel<<<blocks_for(n * m), kThreads, 0, m_stream>>>(bias->data(), y.data(), n, m);
+        RELPROP_CUDA_CHECK_LAUNCH("broadcast_rows_kernel");
+    } else if (k == 0) {
+        fill(y, 0.0f);
+    }
+    if (k == 0) return;  // y = bias (or 0); cuBLAS rejects a leading dimension of 0
+    // Column-major: yᵀ [M×N, ld M] = W [M×K] · xᵀ [K×N], where W = op_T(w's buffer, K×M, ld K)
+    // and xᵀ = x's buffer (K×N, ld K).
+    const float alpha = 1.0f;
+    const float beta = bias ? 1.0f : 0.0f;
+    const int bm = blas_dim(m, "linear_forward"), bn = blas_dim(n, "linear_forward"), bk = blas_dim(k, "linear_forward");
+    RELPROP_CUDA_CHECK(cublasSgemm(m_cublas, CUBLAS_OP_T, CUBLAS_OP_N, bm, bn, bk, &alpha, w.data(), bk, x.data(), bk,
+                                   &beta, y.data(), bm));
+}
+
+void CudaBackend::linear_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx) {
+    require_cuda(gy, "linear_backward_data", "gy");
+    require_cuda(w, "linear_backward_data", "w");
+    require_cuda(gx, "linear_backward_data", "gx");
+    require_rank(gy, 2, "linear_backward_data", "gy");
+    require_rank(w, 2, "linear_backward_data", "w");
+    const int64_t n = gy.dim(0), m = gy.dim(1), k = w.dim(1);
+    if (w.dim(0) != m)
+        fail("linear_backward_data",
+             "gy " + shape_str(gy.shape()) + " and w " + shape_str(w.shape()) + " disagree on M");
+    if (gx.shape() != Shape{n, k})
+        fail("linear_backward_data", "gx has shape " + shape_str(gx.shape()) + ", expected " + shape_str({n, k}));
+    if (n == 0 || k == 0) return;
+    if (m == 0) {
+        fill(gx, 0.0f);
+        return;
+    }
+    activate();
+    // Column-major: gxᵀ [K×N, ld K] = wᵀ [K×M] (w's buffer, ld K) · gyᵀ [M×N] (gy's buffer, ld M).
+    const float alpha = 1.0f;
+    const float beta = 0.0f;
+    const int bm = blas_dim(m, "linear_backward_data"), bn = blas_dim(n, "linear_backward_data"),
+              bk = blas_dim(k, "linear_backward_data");
+    RELPROP_CUDA_CHECK(cublasSgemm(m_cublas, CUBLAS_OP_N, CUBLAS_OP_N, bk, bn, bm, &alpha, w.data(), bk, gy.data(), bm,
+                                   &beta, gx.data(), bk));
+}
+
+}  // namespace
+
+int cuda_device_count() {
+    int count = 0;
+    const cudaError_t status = cudaGetDeviceCount(&count);
+    if (status != cudaSuccess) {
+        cudaGetLastError();  // clear it, so later checks don't report it
+        return 0;
+    }
+    return count;
+}
+
+std::unique_ptr<Backend> make_cuda_backend(int device) {
+    return std::make_unique<CudaBackend>(device);
+}
+
+}  // namespace relprop

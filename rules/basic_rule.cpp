@@ -1,0 +1,191 @@
+#include "rules/basic_rule.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/error.h"
+
+namespace relprop {
+
+namespace {
+
+Tensor on_device(Backend& backend, const Tensor& t) {
+    return t.device() == backend.device() ? t : backend.upload(t);
+}
+
+// Modified parameters on the backend's device (weight and bias only; linear-type ops have no others).
+Params modify(const Params& params, const ParamMod& mod, Backend& backend) {
+    Params out;
+    for (const auto& [name, value] : params) {
+        if (name == "bias" && mod.drop_bias) continue;
+        if (!mod.fn) {
+            out[name] = on_device(backend, value);
+            continue;
+        }
+        Tensor host = value.device() == Device::CPU ? value.clone() : backend.download(value);
+        for (int64_t i = 0; i < host.numel(); ++i) host[i] = mod.fn(host[i]);
+        out[name] = on_device(backend, host);
+    }
+    return out;
+}
+
+// A tensor shaped like `shape` holding values[c] at channel c (axis 1), or values[0] everywhere.
+Tensor per_channel(const std::vector<float>& values, const Shape& shape, const char* what) {
+    const int64_t channels = shape.size() > 1 ? shape[1] : 1;
+    if (values.size() != 1 && static_cast<int64_t>(values.size()) != channels)
+        throw Error(std::string("ZBox ") + what + " bound has " + std::to_string(values.size()) +
+                    " values, but the layer input " + shape_str(shape) + " has " + std::to_string(channels) +
+                    " channels (give 1 or " + std::to_string(channels) + ")");
+    Tensor t(shape);
+    const int64_t inner = t.numel() / std::max<int64_t>(shape[0] * channels, 1);
+    for (int64_t i = 0; i < t.numel(); ++i) t[i] = values.size() == 1 ? values[0] : values[(i / inner) % channels];
+    return t;
+}
+
+class BasicPropagator final : public NodePropagator {
+public:
+    BasicPropagator(const BasicRuleSpec& spec, const LinearOp& op, Backend& backend) : m_spec(spec), m_op(op) {
+        const bool has_bias = op.params().count("bias") > 0;
+        for (const Branch& b : spec.branches) {
+            m_params.push_back(modify(op.params(), b.params, backend));
+            m_reuse_output.push_back(b.input == InputMod::Identity && !b.params.fn && (!b.params.drop_bias || !has_bias));
+        }
+    }
+
+    std::vector<Tensor> propagate(Backend& backend, const std::vector<Tensor>& inputs, const Tensor& output,
+                                  const Tensor& relevance) const override {
+        const size_t n_in = inputs.size(), n_br = m_spec.branches.size();
+        std::vector<Shape> shapes;
+        for (const Tensor& x : inputs) shapes.push_back(x.shape());
+
+        // Modified inputs, made once per kind of modifier.
+        std::vector<std::vector<Tensor>> modified(6);
+        auto modified_inputs = [&](InputMod mod) -> const std::vector<Tensor>& {
+            std::vector<Tensor>& m = modified[static_cast<int>(mod)];
+            if (!m.empty()) return m;
+            for (const Tensor& x : inputs) {
+                switch (mod) {
+                    case InputMod::Identity: m.push_back(x); break;
+                    case InputMod::Positive:
+                    case InputMod::Negative: {
+                        Tensor y = backend.empty(x.shape());
+                        const bool pos = mod == InputMod::Positive;
+                        backend.clamp(x, pos ? 0.0f : -INFINITY, pos ? INFINITY : 0.0f, y);
+                        m.push_back(y);
+                        break;
+                    }
+                    case InputMod::Ones: {
+                        Tensor y = backend.empty(x.shape());
+                        backend.fill(y, 1.0f);
+                        m.push_back(y);
+                        break;
+                    }
+                    case InputMod::Low:
+                    case InputMod::High: {
+                        const bool low = mod == InputMod::Low;
+                        m.push_back(on_device(backend, per_channel(low ? m_spec.low : m_spec.high, x.shape(),
+                                                                   low ? "low" : "high")));
+                        break;
+                    }
+                }
+            }
+            return m;
+        };
+
+        // Branch outputs z_k; the unmodified branch reuses the recorded forward.
+        std::vector<Tensor> z(n_br);
+        for (size_t k = 0; k < n_br; ++k) {
+            const Branch& b = m_spec.branches[k];
+            z[k] = m_reuse_output[k]
+                       ? output
+                       : m_op.forward_with(backend, modified_inputs(b.input), m_params[k]);
+        }
+
+        // Group signals s_g = mask · R / stab(Σ c_k z_k).
+        std::vector<Tensor> signal(m_spec.groups.size());
+        for (size_t g = 0; g < m_spec.groups.size(); ++g) {
+            Tensor den;  // aliases a branch output until something is added to it
+            bool owned = false;
+            for (size_t k = 0; k < n_br; ++k) {
+                const Branch& b = m_spec.branches[k];
+                if (b.group != static_cast<int>(g)) continue;
+                if (!den.defined() && b.coefficient == 1.0f) {
+                    den = z[k];
+                    continue;
+                }
+                if (!owned) {
+                    Tensor sum = backend.zeros(output.shape());
+                    if (den.defined()) backend.copy(den, sum);
+                    den = sum;
+                    owned = true;
+                }
+                backend.multiply_accumulate(z[k], nullptr, b.coefficient, den);
+            }
+            Tensor s = backend.empty(output.shape());
+            backend.stabilized_divide(relevance, den, m_spec.epsilon, s);
+            if (m_spec.groups[g].mask != 0) backend.sign_mask(output, m_spec.groups[g].mask, s, s);
+            signal[g] = s;
+        }
+
+        // Reducer: R_in[i] = Σ_k c_k · w_g · m_k(x_i) · g_k[i].
+        std::vector<Tensor> result;
+        for (const Shape& s : shapes) result.push_back(backend.zeros(s));
+        for (size_t k = 0; k < n_br; ++k) {
+            const Branch& b = m_spec.branches[k];
+            const float c = b.coefficient * m_spec.groups[b.group].weight;
+            std::vector<Tensor> g = m_op.transpose_with(backend, shapes, m_params[k], signal[b.group]);
+            for (size_t i = 0; i < n_in; ++i) {
+                if (b.input == InputMod::Ones)
+                    backend.multiply_accumulate(g[i], nullptr, c, result[i]);
+                else
+                    backend.multiply_accumulate(g[i], &modified_inputs(b.input)[i], c, result[i]);
+            }
+        }
+        return result;
+    }
+
+private:
+    const BasicRuleSpec& m_spec;
+    const LinearOp& m_op;
+    std::vector<Params> m_params;        // per branch, on the backend's device
+    std::vector<bool> m_reuse_output;    // per branch: z_k is the recorded forward output
+};
+
+}  // namespace
+
+BasicRule::BasicRule(BasicRuleSpec spec) : m_spec(std::move(spec)) {
+    if (m_spec.branches.empty()) throw Error(m_spec.description + ": a rule needs at least one branch");
+    for (const Branch& b : m_spec.branches)
+        if (b.group < 0 || b.group >= static_cast<int>(m_spec.groups.size()))
+            throw Error(m_spec.description + ": branch group out of range");
+    if (!(m_spec.epsilon >= 0.0f)) throw Error(m_spec.description + ": the stabilizer epsilon must be >= 0");
+}
+
+std::unique_ptr<NodePropagator> BasicRule::prepare(const Op& op, Backend& backend) const {
+    const LinearOp* linear = op.as_linear();
+    if (!linear)
+        throw Error("rule " + m_spec.description + " applies only to linear-type ops (Conv, Linear, AvgPool, "
+                    "GlobalAvgPool, Add), not to " + op_name(op.type()));
+    return std::make_unique<BasicPropagator>(m_spec, *linear, backend);
+}
+
+std::string format_number(float value) {
+    char buf[32];
+    std::snprintf(buf, sizeof buf, "%g", static_cast<double>(value));
+    return buf;
+}
+
+ParamMod keep_params(bool drop_bias) {
+    return {{}, drop_bias};
+}
+
+ParamMod clamp_params(float lo, float hi, bool drop_bias) {
+    return {[lo, hi](float v) { return std::min(std::max(v, lo), hi); }, drop_bias};
+}
+
+ParamMod gamma_params(float gamma, float lo, float hi, bool drop_bias) {
+    return {[gamma, lo, hi](float v) { return v + gamma * std::min(std::max(v, lo), hi); }, drop_bias};
+}
+
+}  // namespace relprop

@@ -1,0 +1,33 @@
+// Pass: the relevance goes through unchanged (relu, batchnorm, identity, flatten).
+#include "engine/error.h"
+#include "rules/rules.h"
+
+namespace relprop {
+
+namespace {
+
+class PassPropagator final : public NodePropagator {
+public:
+    std::vector<Tensor> propagate(Backend&, const std::vector<Tensor>& inputs, const Tensor&,
+                                  const Tensor& relevance) const override {
+        return {relevance.reshaped(inputs.at(0).shape())};
+    }
+};
+
+class Pass final : public Rule {
+public:
+    std::string describe() const override { return "Pass()"; }
+    std::unique_ptr<NodePropagator> prepare(const Op& op, Backend&) const override {
+        if (op.arity() != 1)
+            throw Error(std::string("rule Pass applies only to single-input ops, not to ") + op_name(op.type()));
+        return std::make_unique<PassPropagator>();
+    }
+};
+
+}  // namespace
+
+std::shared_ptr<const Rule> make_pass() {
+    return std::make_shared<Pass>();
+}
+
+}  // namespace relprop

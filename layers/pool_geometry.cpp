@@ -10,8 +10,12 @@ void PoolAttributes::validate(const char* op) const {
     for (int i = 0; i < 2; ++i) {
         if (kernel[i] < 1 || stride[i] < 1 || dilation[i] < 1 || pad_begin[i] < 0 || pad_end[i] < 0)
             throw Error(std::string(op) + ": kernel, strides and dilations must be >= 1 and pads >= 0");
-        if (pad_begin[i] >= kernel[i] * dilation[i] || pad_end[i] >= kernel[i] * dilation[i])
-            throw Error(std::string(op) + ": padding must be smaller than the kernel");
+        // Every window must reach into the input (a window of padding only has no maximum or average).
+        const int64_t extent = dilation[i] * (kernel[i] - 1) + 1;
+        if (pad_begin[i] >= extent || pad_end[i] >= extent)
+            throw Error(std::string(op) + ": padding " + std::to_string(std::max(pad_begin[i], pad_end[i])) +
+                        " makes windows that lie entirely in the padding (kernel extent " + std::to_string(extent) +
+                        ")");
     }
 }
 

@@ -8,6 +8,7 @@
 #include "layers/add.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
+#include "layers/maxpool.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
 
@@ -176,4 +177,14 @@ TEST_CASE("executor: a custom propagator replaces the gradient per node, and its
     };
     CHECK_THROWS_WITH_AS(ex.reverse(acts, {{g.outputs()[0], Tensor({1, 3})}}, wrong),
                          doctest::Contains("signal of shape [2, 2] reaches value 'x' of shape [1, 3]"), Error);
+}
+
+TEST_CASE("pooling windows that lie entirely in the padding are refused") {
+    PoolAttributes a;
+    a.kernel = {2, 2};
+    a.dilation = {3, 3};
+    a.pad_begin = {4, 0};  // taps at -4 and -1: no input under the first window
+    CHECK_THROWS_WITH_AS(MaxPool{a}, doctest::Contains("MaxPool: padding 4 makes windows that lie entirely"), Error);
+    a.pad_begin = {3, 0};  // taps at -3 and 0
+    CHECK_NOTHROW(MaxPool{a});
 }

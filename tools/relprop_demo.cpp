@@ -1,6 +1,6 @@
-// relprop-demo: runs a forward pass and the gradient / gradient×input attribution on a small
-// built-in residual CNN (conv, batchnorm, relu, maxpool, residual add, concat, avgpool, global
-// average pool, flatten, linear) and prints the logits and an ASCII map of the attribution.
+// relprop-demo: explains a small built-in residual CNN (conv, batchnorm, relu, maxpool, residual
+// add, concat, avgpool, global average pool, flatten, linear) with LRP under a composite and with
+// gradient × input, from one forward pass, and prints the logits and ASCII maps of both.
 // Until the ONNX importer and the `relprop` CLI land, this is the main job that README runs.
 #include <cmath>
 #include <cstdio>
@@ -9,7 +9,6 @@
 #include <random>
 #include <string>
 
-#include "engine/attribution.h"
 #include "engine/backend.h"
 #include "engine/error.h"
 #include "engine/executor.h"
@@ -23,6 +22,8 @@
 #include "layers/maxpool.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
+#include "rules/composite.h"
+#include "rules/explainer.h"
 
 using namespace relprop;
 
@@ -42,7 +43,7 @@ std::shared_ptr<Conv> conv(int64_t in, int64_t out, int64_t k, int64_t pad, std:
                                   random_tensor({out}, rng, 0.05f), g);
 }
 
-Graph demo_model() {
+std::shared_ptr<const Graph> demo_model() {
     std::mt19937 rng(7);
     PoolAttributes pool2;
     pool2.kernel = pool2.stride = {2, 2};
@@ -50,7 +51,7 @@ Graph demo_model() {
     for (int i = 0; i < 8; ++i) ones[i] = 1.0f + 0.1f * i;
     auto bn = std::make_shared<BatchNorm>(ones, random_tensor({8}, rng, 0.1f), random_tensor({8}, rng, 0.1f),
                                           Tensor({8}, std::vector<float>(8, 0.5f)), 1e-5f);
-    return GraphBuilder()
+    return std::make_shared<const Graph>(GraphBuilder()
         .input("image", {-1, 3, 16, 16})
         .node("conv1", conv(3, 8, 3, 1, rng), {"image"}, "c1")
         .node("bn1", bn, {"c1"}, "b1")
@@ -68,7 +69,7 @@ Graph demo_model() {
         .node("fc", std::make_shared<Linear>(random_tensor({5, 12}, rng, 0.5f), random_tensor({5}, rng, 0.1f)),
               {"f"}, "logits")
         .output("logits")
-        .build();
+        .build());
 }
 
 // A 16×16 image: a bright diagonal bar on a dark background, a different tint per channel.
@@ -102,37 +103,50 @@ void print_map(const Tensor& attribution) {
 
 }  // namespace
 
+double sum(const Tensor& t) {
+    double total = 0.0;
+    for (int64_t i = 0; i < t.numel(); ++i) total += t[i];
+    return total;
+}
+
 int main(int argc, char** argv) {
-    std::string device = "cpu";
+    std::string device = "cpu", composite = "epsilon-plus-flat";
     for (int i = 1; i < argc; ++i) {
         if (std::strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             device = argv[++i];
+        } else if (std::strcmp(argv[i], "--composite") == 0 && i + 1 < argc) {
+            composite = argv[++i];
         } else {
-            std::fprintf(stderr, "usage: relprop-demo [--device cpu|cuda|cuda:N|auto]\n");
+            std::fprintf(stderr, "usage: relprop-demo [--composite NAME] [--device cpu|cuda|cuda:N|auto]\n");
             return 2;
         }
     }
     try {
-        const Graph graph = demo_model();
+        const auto graph = demo_model();
         auto backend = make_backend(device);
-        Executor executor(graph, *backend);
-        const Tensor x = demo_input();
-        const Attribution grad = gradient(executor, x);
-        const Attribution gxi = gradient_x_input(executor, x, grad.targets);
+        CompositeOptions options;
+        options.low = {-0.5f};  // the demo input's range, for epsilon-gamma-box
+        options.high = {1.0f};
+        const RuleAssignment rules = assign_rules(*graph, composite, options);
+        Plan plan(graph, rules, *backend);
+        Explainer explainer(graph, *backend);
 
-        std::printf("relprop demo: built-in residual CNN, %zu nodes, input %s, backend %s\n", graph.nodes().size(),
+        const Tensor x = demo_input();
+        const Recording rec = explainer.forward(x);
+        const Explanation lrp = explainer.explain(rec, plan);
+        Explanation gxi = explainer.gradient(rec, lrp.targets);
+        for (int64_t i = 0; i < x.numel(); ++i) gxi.relevance[i] *= x[i];
+
+        std::printf("relprop demo: built-in residual CNN, %zu nodes, input %s, backend %s\n", graph->nodes().size(),
                     shape_str(x.shape()).c_str(), backend->name().c_str());
+        std::printf("rules (%s):\n%s", composite.c_str(), rule_listing(*graph, rules).c_str());
         std::printf("logits:");
-        for (int64_t i = 0; i < grad.output.numel(); ++i) std::printf(" %.5f", grad.output[i]);
-        std::printf("\ntarget (argmax): %lld\n", static_cast<long long>(grad.targets[0]));
-        double sum = 0.0, abs_sum = 0.0;
-        for (int64_t i = 0; i < gxi.attribution.numel(); ++i) {
-            sum += gxi.attribution[i];
-            abs_sum += std::abs(gxi.attribution[i]);
-        }
-        std::printf("gradient x input: sum %.6f, sum of |.| %.6f\n", sum, abs_sum);
-        std::printf("gradient x input summed over channels ('-' marks negative):\n");
-        print_map(gxi.attribution);
+        for (int64_t i = 0; i < rec.output.numel(); ++i) std::printf(" %.5f", rec.output[i]);
+        std::printf("\ntarget (argmax): %lld\n", static_cast<long long>(lrp.targets[0]));
+        std::printf("LRP relevance: sum %.6f (output relevance 1)\n", sum(lrp.relevance));
+        print_map(lrp.relevance);
+        std::printf("gradient x input: sum %.6f\n", sum(gxi.relevance));
+        print_map(gxi.relevance);
         return 0;
     } catch (const Error& e) {
         std::fprintf(stderr, "relprop-demo: error: %s\n", e.what());

@@ -27,6 +27,7 @@
 #include "layers/relu.h"
 #include "layers/reshape.h"
 #include "tests/reference/naive.h"
+#include "tests/reference/op_setup.h"
 
 using namespace relprop;
 using namespace relprop::ref;
@@ -35,15 +36,6 @@ namespace {
 
 constexpr double kStep = 1e-6;
 constexpr double kRelTol = 1e-4;
-
-Backend& cpu() {
-    static std::unique_ptr<Backend> backend = make_cpu_backend();
-    return *backend;
-}
-
-Tensor random_tensor(const Shape& shape, std::mt19937& rng, double lo = -1.0, double hi = 1.0) {
-    return random_dense(shape, rng, lo, hi).to_tensor();
-}
 
 // Central differences of x ↦ <g, f(x)> for every element of every input.
 template <class F>
@@ -89,29 +81,6 @@ void gradcheck(const std::string& label, const Op& op, const std::vector<Dense>&
     const std::vector<Tensor> engine = op.backward(cpu(), xs, y, g.to_tensor());
     const auto f = [&](const std::vector<Dense>& in) { return naive_forward(op, in); };
     check_against_fd(label, engine, finite_differences(f, inputs, g));
-}
-
-ConvGeometry geom(std::array<int64_t, 2> stride, std::array<int64_t, 2> pb, std::array<int64_t, 2> pe,
-                  std::array<int64_t, 2> dil = {1, 1}, int64_t groups = 1) {
-    ConvGeometry g;
-    g.stride = stride;
-    g.pad_begin = pb;
-    g.pad_end = pe;
-    g.dilation = dil;
-    g.groups = groups;
-    return g;
-}
-
-PoolAttributes pool(std::array<int64_t, 2> k, std::array<int64_t, 2> s, std::array<int64_t, 2> pb,
-                    std::array<int64_t, 2> pe, bool ceil = false, std::array<int64_t, 2> dil = {1, 1}) {
-    PoolAttributes a;
-    a.kernel = k;
-    a.stride = s;
-    a.pad_begin = pb;
-    a.pad_end = pe;
-    a.dilation = dil;
-    a.ceil_mode = ceil;
-    return a;
 }
 
 // Uniform in ±[1e-3, 1): no input within 1e-3 of relu's kink.

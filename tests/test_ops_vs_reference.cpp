@@ -26,6 +26,7 @@
 #include "layers/relu.h"
 #include "layers/reshape.h"
 #include "tests/reference/naive.h"
+#include "tests/reference/op_setup.h"
 
 using namespace relprop;
 using namespace relprop::ref;
@@ -34,11 +35,6 @@ namespace {
 
 // float32 kernels vs a double reference: errors are a few ulp of the accumulated magnitude.
 constexpr double kRelTol = 1e-5;
-
-Backend& cpu() {
-    static std::unique_ptr<Backend> backend = make_cpu_backend();
-    return *backend;
-}
 
 std::vector<Tensor> to_tensors(const std::vector<Dense>& xs) {
     std::vector<Tensor> out;
@@ -93,38 +89,11 @@ void check_op(const std::string& label, const Op& op, const std::vector<Dense>& 
     CHECK_MESSAGE(bwd.ok(rel), "backward err " << bwd.err << " > " << rel << " * max|ref| " << bwd.scale);
 }
 
-Tensor random_tensor(const Shape& shape, std::mt19937& rng, double lo = -1.0, double hi = 1.0) {
-    return random_dense(shape, rng, lo, hi).to_tensor();
-}
-
 std::shared_ptr<Conv> make_conv(std::mt19937& rng, int64_t c, int64_t o, int64_t kh, int64_t kw, ConvGeometry g,
                                 bool bias) {
     std::optional<Tensor> b;
     if (bias) b = random_tensor({o}, rng);
     return std::make_shared<Conv>(random_tensor({o, c / g.groups, kh, kw}, rng, -0.5, 0.5), b, g);
-}
-
-ConvGeometry geom(std::array<int64_t, 2> stride, std::array<int64_t, 2> pb, std::array<int64_t, 2> pe,
-                  std::array<int64_t, 2> dil = {1, 1}, int64_t groups = 1) {
-    ConvGeometry g;
-    g.stride = stride;
-    g.pad_begin = pb;
-    g.pad_end = pe;
-    g.dilation = dil;
-    g.groups = groups;
-    return g;
-}
-
-PoolAttributes pool(std::array<int64_t, 2> k, std::array<int64_t, 2> s, std::array<int64_t, 2> pb,
-                    std::array<int64_t, 2> pe, bool ceil = false, std::array<int64_t, 2> dil = {1, 1}) {
-    PoolAttributes a;
-    a.kernel = k;
-    a.stride = s;
-    a.pad_begin = pb;
-    a.pad_end = pe;
-    a.dilation = dil;
-    a.ceil_mode = ceil;
-    return a;
 }
 
 Params clamp_weight_drop_bias(const Params& p) {

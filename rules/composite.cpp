@@ -50,8 +50,11 @@ bool matches(const Graph& graph, int node, const std::string& selector) {
     }
     if (selector.rfind("op:", 0) == 0) {
         if (!is_op_name(selector.substr(3)))
-            throw Error("rule selector '" + selector + "': unknown op type; relprop's op types are Conv, Linear, "
-                        "BatchNorm, MaxPool, AvgPool, GlobalAvgPool, Add, Concat, Relu, Flatten, Reshape, Identity");
+        {
+            std::string known;
+            for (const std::string& op : op_names()) known += (known.empty() ? "" : ", ") + op;
+            throw Error("rule selector '" + selector + "': unknown op type; relprop's op types are " + known);
+        }
         return names_op(selector.substr(3), n.op->type());
     }
     if (selector.rfind("name:", 0) == 0) return fnmatch(selector.substr(5).c_str(), n.name.c_str(), 0) == 0;

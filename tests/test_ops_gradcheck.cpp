@@ -24,6 +24,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
 #include "tests/reference/naive.h"
@@ -193,6 +194,7 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity backward match finit
     gradcheck("gradcheck reshape [0,-1]", Reshape({0, -1}), {random_dense({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck flatten axis=2", Flatten(2), {random_dense({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck identity", Identity(), {random_dense({2, 3, 4, 5}, rng)}, rng);
+    gradcheck("gradcheck pad (0,2,1,1)", Pad({0, 2}, {1, 1}), {random_dense({2, 3, 4, 5}, rng)}, rng);
 }
 
 TEST_CASE("the executor's reverse pass through a whole graph matches finite differences of the naive graph") {

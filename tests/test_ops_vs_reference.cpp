@@ -23,6 +23,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
 #include "tests/reference/naive.h"
@@ -370,6 +371,10 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity on the CPU backend m
     check_op("concat axis=-1", Concat(-1), {random_dense({2, 3, 5, 2}, rng), random_dense({2, 3, 5, 7}, rng)}, rng);
     check_op("concat axis=0 2-D", Concat(0), {random_dense({2, 5}, rng), random_dense({3, 5}, rng)}, rng);
     check_op("concat axis=1 single input", Concat(1), {random_dense({2, 3, 5}, rng)}, rng);
+
+    const Pad pad({1, 0}, {2, 3});
+    check_op("pad (1,0,2,3) [2,3,5,7]", pad, {random_dense({2, 3, 5, 7}, rng)}, rng);
+    check_adjoint("pad adjoint", pad, {{2, 3, 5, 7}}, {}, false, rng);
 
     Relu relu;
     check_op("relu [2,3,7,9]", relu, {random_dense({2, 3, 7, 9}, rng)}, rng);

@@ -15,6 +15,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
 
@@ -441,6 +442,27 @@ Dense naive_reshape(const Dense& x, const Shape& shape) {
     return Dense(shape, x.v);
 }
 
+Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end) {
+    const Shape& s = x.shape;
+    Dense y(Shape{s[0], s[1], s[2] + begin[0] + end[0], s[3] + begin[1] + end[1]});
+    for (int64_t p = 0; p < s[0] * s[1]; ++p)
+        for (int64_t i = 0; i < s[2]; ++i)
+            for (int64_t j = 0; j < s[3]; ++j)
+                y.v[static_cast<size_t>((p * y.shape[2] + i + begin[0]) * y.shape[3] + j + begin[1])] =
+                    x.v[static_cast<size_t>((p * s[2] + i) * s[3] + j)];
+    return y;
+}
+
+Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin) {
+    Dense gx(x_shape);
+    for (int64_t p = 0; p < x_shape[0] * x_shape[1]; ++p)
+        for (int64_t i = 0; i < x_shape[2]; ++i)
+            for (int64_t j = 0; j < x_shape[3]; ++j)
+                gx.v[static_cast<size_t>((p * x_shape[2] + i) * x_shape[3] + j)] =
+                    gy.v[static_cast<size_t>((p * gy.shape[2] + i + begin[0]) * gy.shape[3] + j + begin[1])];
+    return gx;
+}
+
 // ---- ops --------------------------------------------------------------------------------------------------------
 
 NaivePool naive_pool_of(const Op& op) {
@@ -477,6 +499,10 @@ Dense naive_forward_with(const Op& op, const std::vector<Dense>& inputs, const P
         case OpType::Flatten:
         case OpType::Reshape: return naive_reshape(inputs.at(0), op.infer_shape({inputs.at(0).shape}));
         case OpType::Identity: return inputs.at(0);
+        case OpType::Pad: {
+            const auto& pad = dynamic_cast<const Pad&>(op);
+            return naive_pad(inputs.at(0), pad.pad_begin(), pad.pad_end());
+        }
     }
     throw Error(std::string("naive forward: unknown op ") + op_name(op.type()));
 }
@@ -497,6 +523,7 @@ std::vector<Dense> naive_transpose_with(const Op& op, const std::vector<Shape>& 
                                            dynamic_cast<const AvgPool&>(op).count_include_pad())};
         case OpType::GlobalAvgPool: return {naive_global_avgpool_backward(gy, input_shapes.at(0))};
         case OpType::Add: return {gy, gy};
+        case OpType::Pad: return {naive_pad_backward(gy, input_shapes.at(0), dynamic_cast<const Pad&>(op).pad_begin())};
         default: break;
     }
     throw Error(std::string("naive transpose: ") + op_name(op.type()) + " is not linear-type");
@@ -510,6 +537,7 @@ std::vector<Dense> naive_backward(const Op& op, const std::vector<Dense>& inputs
         case OpType::Linear:
         case OpType::AvgPool:
         case OpType::GlobalAvgPool:
+        case OpType::Pad:
         case OpType::Add: return naive_transpose_with(op, shapes, op.params(), gy);
         case OpType::BatchNorm: {
             const auto& bn = dynamic_cast<const BatchNorm&>(op);

@@ -86,6 +86,9 @@ Dense naive_global_avgpool(const Dense& x);
 Dense naive_global_avgpool_backward(const Dense& gy, const Shape& x_shape);
 
 Dense naive_add(const Dense& a, const Dense& b);
+// Zero padding of the spatial axes of [N, C, H, W], and its transpose (the slice).
+Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end);
+Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin);
 // Negative axes count from the end.
 Dense naive_concat(const std::vector<Dense>& xs, int64_t axis);
 std::vector<Dense> naive_concat_backward(const std::vector<Shape>& shapes, const Dense& gy, int64_t axis);

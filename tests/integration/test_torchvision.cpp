@@ -1,0 +1,47 @@
+// Full torchvision models (random weights, randomized BatchNorm statistics) imported from ONNX must
+// reproduce PyTorch's logits.
+#include <doctest/doctest.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+
+#include "engine/backend.h"
+#include "engine/executor.h"
+#include "io/npy.h"
+#include "io/onnx_import.h"
+#include "tests/integration/full_models.h"
+
+using namespace relprop;
+using relprop::test::full_model_path;
+
+namespace {
+
+void check_model(const std::string& name) {
+    const auto t0 = std::chrono::steady_clock::now();
+    const OnnxModel model = load_onnx(full_model_path(name, ".onnx"));
+    const Tensor x = read_npy(full_model_path(name, ".input.npy"));
+    const Tensor want = read_npy(full_model_path(name, ".output.npy"));
+    auto backend = make_backend("cpu");
+    Executor ex(model.graph, *backend);
+    const auto t1 = std::chrono::steady_clock::now();
+    const Tensor got = ex.forward({x}).output();
+    const auto t2 = std::chrono::steady_clock::now();
+    REQUIRE(got.shape() == want.shape());
+    double err = 0.0, scale = 0.0;
+    for (int64_t i = 0; i < want.numel(); ++i) {
+        err = std::max(err, std::abs(static_cast<double>(got[i]) - want[i]));
+        scale = std::max(scale, std::abs(static_cast<double>(want[i])));
+    }
+    std::printf("torchvision %-12s %4zu nodes, import %.2f s, forward %.3f s, max abs error %.2e, max rel error %.2e\n",
+                name.c_str(), model.graph.nodes().size(), std::chrono::duration<double>(t1 - t0).count(),
+                std::chrono::duration<double>(t2 - t1).count(), err, err / scale);
+    CHECK(err / scale <= 1e-5);
+}
+
+}  // namespace
+
+TEST_CASE("torchvision vgg16") { check_model("vgg16"); }
+TEST_CASE("torchvision resnet18") { check_model("resnet18"); }
+TEST_CASE("torchvision resnet50") { check_model("resnet50"); }
+TEST_CASE("torchvision densenet121") { check_model("densenet121"); }

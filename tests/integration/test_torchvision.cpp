@@ -10,6 +10,8 @@
 #include "engine/executor.h"
 #include "io/npy.h"
 #include "io/onnx_import.h"
+#include "rules/composite.h"
+#include "rules/explainer.h"
 #include "tests/integration/full_models.h"
 
 using namespace relprop;
@@ -37,6 +39,29 @@ void check_model(const std::string& name) {
                 name.c_str(), model.graph.nodes().size(), std::chrono::duration<double>(t1 - t0).count(),
                 std::chrono::duration<double>(t2 - t1).count(), err, err / scale);
     CHECK(err / scale <= 1e-5);
+
+    // LRP with every composite runs on the real architecture and gives finite relevance.
+    auto graph = std::make_shared<const Graph>(model.graph);
+    Explainer explainer(graph, *backend);
+    const Recording rec = explainer.forward(x);
+    CompositeOptions box;
+    box.low = {-3.0f};
+    box.high = {3.0f};
+    for (const std::string& composite : composite_names()) {
+        const auto t3 = std::chrono::steady_clock::now();
+        Plan plan(graph, assign_rules(*graph, composite, box), *backend);
+        const Explanation e = explainer.explain(rec, plan);
+        const auto t4 = std::chrono::steady_clock::now();
+        double sum = 0.0;
+        int64_t bad = 0;
+        for (int64_t i = 0; i < e.relevance.numel(); ++i) {
+            sum += e.relevance[i];
+            bad += !std::isfinite(e.relevance[i]);
+        }
+        std::printf("  %-26s plan+reverse %.3f s, relevance sum %.4f\n", composite.c_str(),
+                    std::chrono::duration<double>(t4 - t3).count(), sum);
+        CHECK(bad == 0);
+    }
 }
 
 }  // namespace

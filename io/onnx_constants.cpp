@@ -63,11 +63,20 @@ std::vector<int64_t> strides_of(const Shape& shape) {
     return s;
 }
 
+// Limits of the fold in progress (set by fold_constant_node).
+thread_local int64_t t_fold_limit = int64_t{1} << 24;
+
 Constant make_like(const Constant& like, Shape shape) {
+    int64_t n = 1;
+    for (int64_t d : shape) {
+        if (d < 0 || (d > 0 && n > t_fold_limit / d))
+            throw Error("a constant of shape " + shape_str(shape) + " would exceed the limit of " +
+                        std::to_string(t_fold_limit) + " elements for constants computed at import time");
+        n *= d;
+    }
     Constant c;
     c.integer = like.integer;
     c.shape = std::move(shape);
-    const int64_t n = shape_numel(c.shape);
     if (c.integer)
         c.i.assign(n, 0);
     else
@@ -152,8 +161,15 @@ Constant arithmetic(const std::string& op, const Constant& a, const Constant& b)
         }
         if (r.integer) {
             const int64_t x = a.i[ia], y = b.i[ib];
-            if (op == "Div" && y == 0) throw Error("Div: integer division by zero in a constant");
-            r.i[k] = op == "Add" ? x + y : op == "Sub" ? x - y : op == "Mul" ? x * y : x / y;
+            if (op == "Div" && (y == 0 || (x == INT64_MIN && y == -1)))
+                throw Error("Div: integer division by zero (or overflow) in a constant");
+            int64_t v = 0;
+            const bool overflow = op == "Add"   ? __builtin_add_overflow(x, y, &v)
+                                  : op == "Sub" ? __builtin_sub_overflow(x, y, &v)
+                                  : op == "Mul" ? __builtin_mul_overflow(x, y, &v)
+                                                : (v = x / y, false);
+            if (overflow) throw Error(op + ": integer overflow in a constant");
+            r.i[k] = v;
         } else {
             const double x = a.integer ? static_cast<double>(a.i[ia]) : a.f[ia];
             const double y = b.integer ? static_cast<double>(b.i[ib]) : b.f[ib];
@@ -350,6 +366,7 @@ const std::vector<std::string>& foldable_ops() {
 
 std::vector<Constant> fold_constant_node(const onnx::NodeProto& node, const std::vector<const Constant*>& in,
                                          const ConstantLimits& limits, std::vector<std::string>& notes) {
+    t_fold_limit = limits.max_folded_elements;
     const std::string& op = node.op_type();
     if (op == "Constant") {
         for (const auto& a : node.attribute()) {
@@ -507,7 +524,6 @@ std::vector<Constant> fold_constant_node(const onnx::NodeProto& node, const std:
     if (op == "ConstantOfShape") {
         std::vector<int64_t> dims = input(node, in, 0).ints("ConstantOfShape shape");
         refuse_batch(input(node, in, 0), "ConstantOfShape");
-        checked_numel(dims, limits, "ConstantOfShape output");
         Constant value = ints_constant({0}, {1});
         value.integer = false;
         value.f = Tensor({1}, {0.0f});

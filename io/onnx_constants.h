@@ -34,7 +34,8 @@ struct Constant {
 };
 
 struct ConstantLimits {
-    int64_t max_elements = int64_t{1} << 31;  // per tensor
+    int64_t max_elements = int64_t{1} << 31;         // per tensor read from the file
+    int64_t max_folded_elements = int64_t{1} << 24;  // per constant computed by folding
 };
 
 // Converts an ONNX TensorProto. Float16/float64 become float32 (a note is added to `notes`); integer

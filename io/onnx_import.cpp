@@ -49,7 +49,7 @@ public:
     }
     int64_t i(const std::string& name, int64_t fallback) const {
         const auto* a = find(name, AttributeProto::INT);
-        return a ? a->i() : fallback;
+        return a ? in_range(name, a->i()) : fallback;
     }
     float f(const std::string& name, float fallback) const {
         const auto* a = find(name, AttributeProto::FLOAT);
@@ -61,10 +61,21 @@ public:
     }
     std::vector<int64_t> ints(const std::string& name, std::vector<int64_t> fallback) const {
         const auto* a = find(name, AttributeProto::INTS);
-        return a ? std::vector<int64_t>(a->ints().begin(), a->ints().end()) : fallback;
+        if (!a) return fallback;
+        std::vector<int64_t> v;
+        for (int64_t x : a->ints()) v.push_back(in_range(name, x));
+        return v;
     }
 
 private:
+    // Sizes, strides, pads and axes beyond ±2³¹ are never meaningful; refusing them keeps the shape
+    // arithmetic far from overflow.
+    static int64_t in_range(const std::string& name, int64_t v) {
+        if (v > (int64_t{1} << 31) || v < -(int64_t{1} << 31))
+            throw Error("attribute '" + name + "' has an out-of-range value " + std::to_string(v));
+        return v;
+    }
+
     const NodeProto& m_node;
 };
 
@@ -112,6 +123,7 @@ public:
     Importer(const onnx::ModelProto& model, std::string source, const ImportOptions& options)
         : m_model(model), m_source(std::move(source)), m_options(options) {
         m_limits.max_elements = options.max_tensor_elements;
+        m_limits.max_folded_elements = options.max_folded_elements;
     }
 
     OnnxModel run() {
@@ -304,6 +316,9 @@ private:
         }
         m_shape1[output] = op->infer_shape(in1);
         m_shape2[output] = op->infer_shape(in2);
+        if (shape_numel(m_shape1[output]) > m_options.max_value_elements)
+            throw Error("output '" + output + "' would have shape " + shape_str(m_shape1[output]) + " per sample, more than " +
+                        std::to_string(m_options.max_value_elements) + " elements (limit)");
         if (m_producer.count(output) || m_constants.count(output))
             throw Error("value '" + output + "' is produced twice");
         m_producer[output] = m_nodes.size();

@@ -21,6 +21,8 @@ struct ImportOptions {
     int64_t max_tensor_elements = int64_t{1} << 31;   // per initializer or constant
     int64_t max_parameter_bytes = int64_t{16} << 30;  // all initializers together
     int64_t max_nodes = 1'000'000;
+    int64_t max_value_elements = int64_t{1} << 28;    // any value of the graph, per sample
+    int64_t max_folded_elements = int64_t{1} << 24;   // a constant computed at import time
 };
 
 struct OnnxModel {

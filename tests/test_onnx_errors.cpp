@@ -190,3 +190,36 @@ TEST_CASE("onnx errors: inputs and graph structure") {
     node_of_type(m, "Gemm")->set_input(1, node_of_type(m, "Gemm")->input(0));  // weight from the data
     CHECK_THROWS_WITH_AS(import(m), doctest::Contains("must be a constant"), Error);
 }
+
+TEST_CASE("onnx errors: absurd sizes are refused before anything is allocated") {
+    onnx::ModelProto m = fixture("op_conv_group");
+    auto* pads = attribute(*node_of_type(m, "Conv"), "pads");
+    pads->clear_ints();
+    for (int k = 0; k < 4; ++k) pads->add_ints(int64_t{1} << 40);
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("attribute 'pads' has an out-of-range value 1099511627776"), Error);
+    for (int k = 0; k < 4; ++k) pads->set_ints(k, int64_t{1} << 15);  // 6 x 65543 x 65545 per sample
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("elements (limit)"), Error);
+
+    // A constant subgraph that would make a huge tensor (ConstantOfShape of [2^20, 2^20]).
+    m = fixture("op_reshape");
+    onnx::NodeProto* reshape = node_of_type(m, "Reshape");
+    onnx::NodeProto* make_shape = m.mutable_graph()->add_node();
+    make_shape->set_op_type("Constant");
+    make_shape->add_output("huge_shape");
+    auto* value = make_shape->add_attribute();
+    value->set_name("value");
+    value->set_type(onnx::AttributeProto::TENSOR);
+    value->mutable_t()->set_data_type(onnx::TensorProto::INT64);
+    value->mutable_t()->add_dims(2);
+    value->mutable_t()->add_int64_data(int64_t{1} << 20);
+    value->mutable_t()->add_int64_data(int64_t{1} << 20);
+    onnx::NodeProto* fill = m.mutable_graph()->add_node();
+    fill->set_op_type("ConstantOfShape");
+    fill->add_input("huge_shape");
+    fill->add_output("huge");
+    // Run them before the Reshape: move the two new nodes to the front.
+    auto* nodes = m.mutable_graph()->mutable_node();
+    for (int k = nodes->size() - 1; k > 1; --k) nodes->SwapElements(k, k - 2);
+    (void)reshape;
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("would exceed the limit of 16777216 elements"), Error);
+}

@@ -112,6 +112,7 @@ RuleAssignment assign_rules(const Graph& graph, const std::string& composite, co
             case OpType::Conv: rule = conv_rule; break;
             case OpType::Linear: rule = dense_rule; break;
             case OpType::Relu:
+            case OpType::ChannelRelu:
             case OpType::BatchNorm: rule = pass; break;
             case OpType::Add:
             case OpType::AvgPool:

@@ -15,7 +15,7 @@ Plan::Plan(std::shared_ptr<const Graph> graph, RuleAssignment assignment, Backen
     for (size_t i = 0; i < m_assignment.rules.size(); ++i) {
         const Rule& rule = m_assignment.rules[i] ? *m_assignment.rules[i] : *gradient;
         try {
-            m_prepared.push_back(rule.prepare(*m_graph->nodes()[i].op, backend));
+            m_prepared.push_back(rule.prepare_node(*m_graph, static_cast<int>(i), backend));
         } catch (const Error& e) {
             throw Error(m_graph->node_label(static_cast<int>(i)) + ": " + e.what());
         }

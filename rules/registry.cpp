@@ -14,6 +14,7 @@ namespace {
 
 struct Args {
     std::vector<std::vector<float>> positional;  // each a value or a '/'-separated list
+    std::vector<std::string> words;              // arguments that are not numbers (select:skip)
     RuleOptions options;
     bool stabilizer_given = false;
 };
@@ -55,6 +56,11 @@ const std::vector<RuleEntry>& entries() {
         {"norm", "norm", 0, [](const Args& a) { return make_norm(a.options); }},
         {"pass", "pass", 0, [](const Args&) { return make_pass(); }},
         {"gradient", "gradient", 0, [](const Args&) { return make_gradient(); }},
+        {"select", "select:skip|residual|0|1  (Add nodes: all relevance to one input)", 0,
+         [](const Args& a) {
+             if (a.words.size() != 1) throw Error("rule select needs one argument: select:skip, select:residual, select:0 or select:1");
+             return make_select(a.words[0]);
+         }},
     };
     return table;
 }
@@ -113,6 +119,8 @@ std::shared_ptr<const Rule> parse_rule(const std::string& spec) {
             } else if (part.rfind("stabilizer=", 0) == 0) {
                 args.options.stabilizer = number(part.substr(11), spec);
                 args.stabilizer_given = true;
+            } else if (name == "select") {
+                args.words.push_back(part);
             } else {
                 std::vector<float> values;
                 std::istringstream list(part);

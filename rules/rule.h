@@ -27,6 +27,11 @@ public:
     virtual std::string describe() const = 0;
     // Prepares the rule for `op`; throws relprop::Error when the rule does not apply to the op.
     virtual std::unique_ptr<NodePropagator> prepare(const Op& op, Backend& backend) const = 0;
+    // Prepares the rule for node `node` of `graph` (rules that depend on the node's place in the graph
+    // override this; the default prepares for the node's op).
+    virtual std::unique_ptr<NodePropagator> prepare_node(const Graph& graph, int node, Backend& backend) const {
+        return prepare(*graph.nodes().at(node).op, backend);
+    }
 };
 
 }  // namespace relprop

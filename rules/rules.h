@@ -29,6 +29,9 @@ std::shared_ptr<const Rule> make_flat(RuleOptions options = {});
 std::shared_ptr<const Rule> make_wsquare(RuleOptions options = {});
 std::shared_ptr<const Rule> make_norm(RuleOptions options = {});
 std::shared_ptr<const Rule> make_pass();
+// For Add nodes: all relevance to one input: "0", "1", "skip" (the shortcut, produced earlier) or
+// "residual" (the branch, produced later).
+std::shared_ptr<const Rule> make_select(const std::string& which);
 std::shared_ptr<const Rule> make_gradient();
 
 // "NAME[:ARG,...]" with NAME one of rule_names() and ARGs positional numbers (a list of per-channel

@@ -1,12 +1,37 @@
 // Where the committed test fixtures are (the source tree's tests/fixtures, set by meson).
 #pragma once
 
+#include <algorithm>
+#include <cmath>
+#include <fstream>
 #include <string>
+#include <vector>
+
+#include "engine/tensor.h"
 
 namespace relprop::test {
 
 inline std::string fixture_path(const std::string& relative) {
     return std::string(RELPROP_FIXTURES_DIR) + "/" + relative;
+}
+
+// The ONNX fixtures listed in tests/fixtures/onnx/MANIFEST.
+inline std::vector<std::string> onnx_fixture_names() {
+    std::ifstream in(fixture_path("onnx/MANIFEST"));
+    std::vector<std::string> names;
+    for (std::string line; std::getline(in, line);)
+        if (!line.empty()) names.push_back(line.substr(0, line.find('\t')));
+    return names;
+}
+
+// max |a − b| / max |b|
+inline double max_rel_error(const Tensor& a, const Tensor& b) {
+    double err = 0.0, scale = 0.0;
+    for (int64_t i = 0; i < b.numel(); ++i) {
+        err = std::max(err, std::abs(static_cast<double>(a[i]) - b[i]));
+        scale = std::max(scale, std::abs(static_cast<double>(b[i])));
+    }
+    return err / std::max(scale, 1e-30);
 }
 
 }  // namespace relprop::test

@@ -205,3 +205,36 @@ TEST_CASE("explainer: a plan or recording of another graph is refused") {
     CHECK_THROWS_WITH_AS(ex.explain(rec, elsewhere), doctest::Contains("prepared for another backend"), Error);
     CHECK_NOTHROW(ex.explain(rec, mine));
 }
+
+TEST_CASE("residual Add rules: select the skip, the residual branch, an input, or an epsilon-stabilized split") {
+    // y = relu(x) + x: the skip is x (a graph input, produced before the branch).
+    auto g = std::make_shared<const Graph>(GraphBuilder()
+                                               .input("x", {1, 3})
+                                               .node("branch", std::make_shared<Relu>(), {"x"}, "r")
+                                               .node("add", std::make_shared<Add>(), {"r", "x"}, "y")
+                                               .output("y")
+                                               .build());
+    auto backend = make_backend("cpu");
+    Explainer ex(g, *backend);
+    const Recording rec = ex.forward(Tensor({1, 3}, {2, -1, 3}));  // y = (4, -1, 6)
+    auto relevance_with = [&](const std::string& add_rule) {
+        Plan plan(g, assign_rules(*g, "epsilon-plus", {}, {parse_override("add=" + add_rule), parse_override("branch=pass")}),
+                  *backend);
+        return ex.explain(rec, plan, {2}, RelevanceInit::OneHot, true);
+    };
+    // R = (0, 0, 1). Skip only: x gets 1 directly; the branch gets nothing.
+    Explanation skip = relevance_with("select:skip");
+    CHECK(skip.at_value[g->value_id("r")].to_vector() == std::vector<float>{0, 0, 0});
+    CHECK(skip.relevance.to_vector() == std::vector<float>{0, 0, 1});
+    Explanation residual = relevance_with("select:residual");
+    CHECK(residual.at_value[g->value_id("r")].to_vector() == std::vector<float>{0, 0, 1});
+    Explanation first = relevance_with("select:0");
+    CHECK(first.at_value[g->value_id("r")].to_vector() == std::vector<float>{0, 0, 1});
+    // Epsilon(1) on the sum: each input gets x_i·R/(z + 1) = 3/7 from the branch and 3/7 from the skip.
+    Explanation eps = relevance_with("epsilon:1");
+    CHECK(eps.at_value[g->value_id("r")][2] == doctest::Approx(3.0 / 7));
+    CHECK(eps.relevance[2] == doctest::Approx(6.0 / 7));
+    CHECK_THROWS_WITH_AS(parse_rule("select:left"), doctest::Contains("expected select:skip, select:residual"), Error);
+    CHECK_THROWS_WITH_AS(Plan(g, assign_rules(*g, "epsilon-plus", {}, {parse_override("branch=select:skip")}), *backend),
+                         doctest::Contains("rule Select applies only to Add nodes"), Error);
+}

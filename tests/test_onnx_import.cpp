@@ -17,31 +17,15 @@
 
 using namespace relprop;
 using relprop::test::fixture_path;
+using relprop::test::max_rel_error;
+using relprop::test::onnx_fixture_names;
 
 namespace {
-
-std::vector<std::string> manifest() {
-    std::ifstream in(fixture_path("onnx/MANIFEST"));
-    std::vector<std::string> names;
-    for (std::string line; std::getline(in, line);)
-        if (!line.empty()) names.push_back(line.substr(0, line.find('\t')));
-    return names;
-}
-
-// max |a − b| / max |b|
-double max_rel_error(const Tensor& a, const Tensor& b) {
-    double err = 0.0, scale = 0.0;
-    for (int64_t i = 0; i < b.numel(); ++i) {
-        err = std::max(err, std::abs(static_cast<double>(a[i]) - b[i]));
-        scale = std::max(scale, std::abs(static_cast<double>(b[i])));
-    }
-    return err / std::max(scale, 1e-30);
-}
 
 }  // namespace
 
 TEST_CASE("onnx fixtures: imported graphs reproduce the exporter's outputs") {
-    const auto names = manifest();
+    const auto names = onnx_fixture_names();
     REQUIRE(names.size() >= 25);
     auto backend = make_backend("cpu");
     for (const std::string& name : names) {

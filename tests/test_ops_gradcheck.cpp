@@ -24,6 +24,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/channel_relu.h"
 #include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
@@ -194,6 +195,8 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity backward match finit
     gradcheck("gradcheck reshape [0,-1]", Reshape({0, -1}), {random_dense({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck flatten axis=2", Flatten(2), {random_dense({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck identity", Identity(), {random_dense({2, 3, 4, 5}, rng)}, rng);
+    gradcheck("gradcheck channel relu", ChannelRelu(Tensor({3}, {2.0f, -0.5f, 0.0f}), Tensor({3}, {0.1f, 0.3f, 0.7f})),
+              {away_from_zero({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck pad (0,2,1,1)", Pad({0, 2}, {1, 1}), {random_dense({2, 3, 4, 5}, rng)}, rng);
 }
 

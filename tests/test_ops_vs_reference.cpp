@@ -23,6 +23,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/channel_relu.h"
 #include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
@@ -375,6 +376,9 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity on the CPU backend m
     const Pad pad({1, 0}, {2, 3});
     check_op("pad (1,0,2,3) [2,3,5,7]", pad, {random_dense({2, 3, 5, 7}, rng)}, rng);
     check_adjoint("pad adjoint", pad, {{2, 3, 5, 7}}, {}, false, rng);
+
+    const ChannelRelu crelu(Tensor({3}, {1.0f, -1.0f, 0.0f}), Tensor({3}, {0.25f, -0.1f, 0.5f}));
+    check_op("channel relu [2,3,5,7]", crelu, {random_dense({2, 3, 5, 7}, rng)}, rng);
 
     Relu relu;
     check_op("relu [2,3,7,9]", relu, {random_dense({2, 3, 7, 9}, rng)}, rng);

@@ -119,25 +119,18 @@ class TinyVGG(nn.Module):
         return self.classifier(self.flatten(self.features(x)))
 
 
-class BasicBlock(nn.Module):
-    def __init__(self, cin, cout, stride):
-        super().__init__()
-        self.conv1 = nn.Conv2d(cin, cout, 3, stride=stride, padding=1, bias=False)
-        self.bn1 = nn.BatchNorm2d(cout)
-        self.relu1 = nn.ReLU()
-        self.conv2 = nn.Conv2d(cout, cout, 3, padding=1, bias=False)
-        self.bn2 = nn.BatchNorm2d(cout)
-        self.relu2 = nn.ReLU()
-        self.downsample = None
-        if stride != 1 or cin != cout:
-            self.downsample = nn.Sequential(
-                nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
-
-    def forward(self, x):
-        identity = x if self.downsample is None else self.downsample(x)
-        out = self.relu1(self.bn1(self.conv1(x)))
-        out = self.bn2(self.conv2(out))
-        return self.relu2(out + identity)
+def basic_block(cin, cout, stride):
+    """torchvision's own BasicBlock (zennit's ResNetCanonizer recognizes only that class and replaces its
+    functional `out += identity` with a Sum module). The downsample (1x1 conv + BN) is attached AFTER the
+    block is built so that the RNG draws (conv1, conv2, then the shortcut conv) and the module order (conv1,
+    bn1, relu, conv2, bn2, downsample) are those of the hand-written block these fixtures first used:
+    same weights, same outputs. Note the block's single nn.ReLU(inplace=True) is applied twice."""
+    from torchvision.models.resnet import BasicBlock
+    block = BasicBlock(cin, cout, stride=stride, downsample=None)
+    if stride != 1 or cin != cout:
+        block.downsample = nn.Sequential(
+            nn.Conv2d(cin, cout, 1, stride=stride, bias=False), nn.BatchNorm2d(cout))
+    return block
 
 
 class TinyResNet(nn.Module):
@@ -146,8 +139,8 @@ class TinyResNet(nn.Module):
         self.conv1 = nn.Conv2d(3, 8, 3, padding=1, bias=False)
         self.bn1 = nn.BatchNorm2d(8)
         self.relu = nn.ReLU()
-        self.layer1 = BasicBlock(8, 16, stride=2)   # 1x1 conv + BN downsample shortcut
-        self.layer2 = BasicBlock(16, 16, stride=1)  # identity shortcut
+        self.layer1 = basic_block(8, 16, stride=2)   # 1x1 conv + BN downsample shortcut
+        self.layer2 = basic_block(16, 16, stride=1)  # identity shortcut
         self.avgpool = nn.AdaptiveAvgPool2d(1)
         self.flatten = nn.Flatten()
         self.fc = nn.Linear(16, 10)
@@ -240,30 +233,39 @@ def export_torch(model, x, opset, keep_bn=False):
     return m
 
 
+# name, class, seed, opset, keep_bn, description (also imported by tools/make_zennit_fixtures.py)
+TORCH_SPECS = [
+    ("tiny_vgg", TinyVGG, 1, 13, False,
+     "torch VGG-like: input BN, conv-BN-ReLU x3, MaxPool2d (one ceil_mode on odd 15x15), Linear-ReLU-Dropout-Linear; Conv->BN folded except the input BN; opset 13"),
+    ("tiny_vgg_keepbn", TinyVGG, 1, 13, True,
+     "same model/weights as tiny_vgg exported with TrainingMode.PRESERVE: every BatchNormalization node kept; opset 13"),
+    ("tiny_resnet", TinyResNet, 2, 13, False,
+     "torch ResNet-like: stem conv-BN-ReLU, torchvision BasicBlock stride 2 with 1x1 conv+BN shortcut, identity torchvision BasicBlock, AdaptiveAvgPool-Flatten-Linear; all BN folded; opset 13"),
+    ("tiny_resnet_keepbn", TinyResNet, 2, 13, True,
+     "same model/weights as tiny_resnet exported with TrainingMode.PRESERVE: every BatchNormalization node kept; opset 13"),
+    ("tiny_densenet", TinyDenseNet, 3, 13, False,
+     "torch DenseNet-like: stem conv, dense block of 2 BN-ReLU-conv1x1-BN-ReLU-conv3x3 layers with Concat, transition BN-ReLU-conv1x1-AvgPool, BN-ReLU-GAP-Linear; BNs after concat survive; opset 13"),
+    ("tiny_pad", TinyPad, 4, 11, False,
+     "torch ZeroPad2d(1,2,0,1)->Pad, conv, AvgPool(3,s2,p1,count_include_pad)->Pad+AveragePool, AvgPool(2,ceil,exclude pad), MaxPool(3,s2,p1,ceil), ReLU, Flatten, Linear; opset 11"),
+    ("tiny_view", TinyView, 5, 17, False,
+     "torch conv-ReLU then x.view(x.size(0),-1) (Shape/Gather/Unsqueeze/Concat/Reshape) then Linear; opset 17"),
+]
+
+
+def build_tiny(cls, seed):
+    """The seeded eval-mode torch model and its float32 [2,3,32,32] input (as numpy) of a tiny_* fixture."""
+    torch.manual_seed(seed)
+    model = cls()
+    randomize_bn(model, seed + 100)
+    model.eval()
+    x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 200)).numpy()
+    return model, x
+
+
 def torch_fixtures(out_dir, manifest, report):
-    specs = [
-        # name, class, seed, opset, keep_bn, description
-        ("tiny_vgg", TinyVGG, 1, 13, False,
-         "torch VGG-like: input BN, conv-BN-ReLU x3, MaxPool2d (one ceil_mode on odd 15x15), Linear-ReLU-Dropout-Linear; Conv->BN folded except the input BN; opset 13"),
-        ("tiny_vgg_keepbn", TinyVGG, 1, 13, True,
-         "same model/weights as tiny_vgg exported with TrainingMode.PRESERVE: every BatchNormalization node kept; opset 13"),
-        ("tiny_resnet", TinyResNet, 2, 13, False,
-         "torch ResNet-like: stem conv-BN-ReLU, BasicBlock stride 2 with 1x1 conv+BN shortcut, identity BasicBlock, AdaptiveAvgPool-Flatten-Linear; all BN folded; opset 13"),
-        ("tiny_resnet_keepbn", TinyResNet, 2, 13, True,
-         "same model/weights as tiny_resnet exported with TrainingMode.PRESERVE: every BatchNormalization node kept; opset 13"),
-        ("tiny_densenet", TinyDenseNet, 3, 13, False,
-         "torch DenseNet-like: stem conv, dense block of 2 BN-ReLU-conv1x1-BN-ReLU-conv3x3 layers with Concat, transition BN-ReLU-conv1x1-AvgPool, BN-ReLU-GAP-Linear; BNs after concat survive; opset 13"),
-        ("tiny_pad", TinyPad, 4, 11, False,
-         "torch ZeroPad2d(1,2,0,1)->Pad, conv, AvgPool(3,s2,p1,count_include_pad)->Pad+AveragePool, AvgPool(2,ceil,exclude pad), MaxPool(3,s2,p1,ceil), ReLU, Flatten, Linear; opset 11"),
-        ("tiny_view", TinyView, 5, 17, False,
-         "torch conv-ReLU then x.view(x.size(0),-1) (Shape/Gather/Unsqueeze/Concat/Reshape) then Linear; opset 17"),
-    ]
+    specs = TORCH_SPECS
     for name, cls, seed, opset, keep_bn, desc in specs:
-        torch.manual_seed(seed)
-        model = cls()
-        randomize_bn(model, seed + 100)
-        model.eval()
-        x = torch.randn(2, 3, 32, 32, generator=torch.Generator().manual_seed(seed + 200)).numpy()
+        model, x = build_tiny(cls, seed)
         with torch.no_grad():
             y = model(torch.from_numpy(x)).numpy().astype(np.float32)
         m = export_torch(model, x, opset, keep_bn)

@@ -463,6 +463,26 @@ Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64
     return gx;
 }
 
+Dense naive_channel_relu(const Dense& x, const Dense& slope, const Dense& shift) {
+    Dense y = x;
+    const int64_t c = x.shape[1], inner = x.numel() / (x.shape[0] * c);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const int64_t ch = (i / inner) % c;
+        y.v[static_cast<size_t>(i)] = std::max(0.0, slope.v[ch] * x.v[i] + shift.v[ch]);
+    }
+    return y;
+}
+
+Dense naive_channel_relu_backward(const Dense& x, const Dense& gy, const Dense& slope, const Dense& shift) {
+    Dense gx = gy;
+    const int64_t c = x.shape[1], inner = x.numel() / (x.shape[0] * c);
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const int64_t ch = (i / inner) % c;
+        gx.v[static_cast<size_t>(i)] = slope.v[ch] * x.v[i] + shift.v[ch] > 0 ? slope.v[ch] * gy.v[i] : 0.0;
+    }
+    return gx;
+}
+
 // ---- ops --------------------------------------------------------------------------------------------------------
 
 NaivePool naive_pool_of(const Op& op) {
@@ -503,6 +523,8 @@ Dense naive_forward_with(const Op& op, const std::vector<Dense>& inputs, const P
             const auto& pad = dynamic_cast<const Pad&>(op);
             return naive_pad(inputs.at(0), pad.pad_begin(), pad.pad_end());
         }
+        case OpType::ChannelRelu:
+            return naive_channel_relu(inputs.at(0), Dense::from(params.at("slope")), Dense::from(params.at("shift")));
     }
     throw Error(std::string("naive forward: unknown op ") + op_name(op.type()));
 }
@@ -550,6 +572,9 @@ std::vector<Dense> naive_backward(const Op& op, const std::vector<Dense>& inputs
         case OpType::Flatten:
         case OpType::Reshape: return {naive_reshape(gy, shapes.at(0))};
         case OpType::Identity: return {gy};
+        case OpType::ChannelRelu:
+            return {naive_channel_relu_backward(inputs.at(0), gy, Dense::from(op.params().at("slope")),
+                                                Dense::from(op.params().at("shift")))};
     }
     throw Error(std::string("naive backward: unknown op ") + op_name(op.type()));
 }

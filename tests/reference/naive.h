@@ -86,6 +86,9 @@ Dense naive_global_avgpool(const Dense& x);
 Dense naive_global_avgpool_backward(const Dense& gy, const Shape& x_shape);
 
 Dense naive_add(const Dense& a, const Dense& b);
+// max(0, slope[c]·x + shift[c]) per channel, and its backward.
+Dense naive_channel_relu(const Dense& x, const Dense& slope, const Dense& shift);
+Dense naive_channel_relu_backward(const Dense& x, const Dense& gy, const Dense& slope, const Dense& shift);
 // Zero padding of the spatial axes of [N, C, H, W], and its transpose (the slice).
 Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end);
 Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin);

@@ -1,0 +1,20 @@
+// Canonization passes: each takes a graph and returns a new graph with the same forward function,
+// plus a line per change. pipeline.h runs them by name.
+#pragma once
+
+#include "canonize/graph_editor.h"
+
+namespace relprop {
+
+// Identity/Dropout and shape-preserving Reshape/Flatten nodes removed.
+PassResult remove_identity(const Graph& graph);
+// BatchNorm after a Conv/Linear whose output has no other use, merged into that layer.
+PassResult merge_batchnorm(const Graph& graph);
+// BatchNorm whose output only feeds Conv/Linear layers, folded into them where exact (a Conv with
+// zero padding only if the BatchNorm's shift is zero).
+PassResult fold_batchnorm(const Graph& graph);
+// DenseNet: BatchNorm → ReLU → (pooling/flatten) → Conv/Linear becomes ChannelRelu with the
+// BatchNorm's scale moved into the following layers' input channels.
+PassResult densenet_threshold_relu(const Graph& graph);
+
+}  // namespace relprop

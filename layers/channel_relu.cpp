@@ -1,0 +1,40 @@
+#include "layers/channel_relu.h"
+
+#include "engine/backend.h"
+#include "engine/error.h"
+
+namespace relprop {
+
+ChannelRelu::ChannelRelu(Tensor slope, Tensor shift) {
+    if (slope.rank() != 1 || shift.shape() != slope.shape())
+        throw Error("ChannelRelu: slope and shift must both be [C], got " + shape_str(slope.shape()) + " and " +
+                    shape_str(shift.shape()));
+    m_params["slope"] = std::move(slope);
+    m_params["shift"] = std::move(shift);
+}
+
+Shape ChannelRelu::infer_shape(const std::vector<Shape>& inputs) const {
+    const Shape& x = inputs.at(0);
+    const int64_t c = m_params.at("slope").numel();
+    if (x.size() < 2 || x[1] != c)
+        throw Error("ChannelRelu expects an input [N, " + std::to_string(c) + ", ...], got " + shape_str(x));
+    return x;
+}
+
+Tensor ChannelRelu::forward(Backend& backend, const std::vector<Tensor>& inputs) const {
+    Tensor y = backend.empty(inputs.at(0).shape());
+    backend.channel_affine(inputs[0], m_params.at("slope"), &m_params.at("shift"), y);
+    backend.relu(y, y);
+    return y;
+}
+
+std::vector<Tensor> ChannelRelu::backward(Backend& backend, const std::vector<Tensor>& inputs, const Tensor& output,
+                                          const Tensor& grad_output) const {
+    // dy/dx = slope where the output is positive.
+    Tensor gx = backend.empty(inputs.at(0).shape());
+    backend.relu_backward(output, grad_output, gx);
+    backend.channel_affine(gx, m_params.at("slope"), nullptr, gx);
+    return {gx};
+}
+
+}  // namespace relprop

@@ -1,0 +1,30 @@
+// Conservation report: per node, how much relevance arrives at its output and leaves through its
+// inputs (sum, min, max) — what zennit users print by hand with hooks to find where an attribution
+// gains or loses relevance (bias absorption, stabilizers, unstable residual splits).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "rules/explainer.h"
+
+namespace relprop {
+
+struct NodeRelevance {
+    int node = 0;
+    std::string name;
+    std::string op;
+    double out_sum = 0, out_min = 0, out_max = 0;  // relevance at the node's output
+    double in_sum = 0, in_min = 0, in_max = 0;     // relevance the node sends to its inputs (all of them)
+    // in_sum / out_sum (1 = conserved; 0 when nothing arrived).
+    double ratio() const { return out_sum != 0 ? in_sum / out_sum : 0.0; }
+};
+
+// Needs an explanation made with keep_values = true.
+std::vector<NodeRelevance> conservation_report(const Graph& graph, const Plan& plan, const Recording& recording,
+                                               const Explanation& explanation);
+
+// A table, one line per node.
+std::string format_conservation(const std::vector<NodeRelevance>& report);
+
+}  // namespace relprop

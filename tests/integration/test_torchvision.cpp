@@ -9,6 +9,7 @@
 #include "engine/backend.h"
 #include "engine/executor.h"
 #include "io/npy.h"
+#include "canonize/pipeline.h"
 #include "io/onnx_import.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"
@@ -40,8 +41,16 @@ void check_model(const std::string& name) {
                 std::chrono::duration<double>(t2 - t1).count(), err, err / scale);
     CHECK(err / scale <= 1e-5);
 
-    // LRP with every composite runs on the real architecture and gives finite relevance.
-    auto graph = std::make_shared<const Graph>(model.graph);
+    // Canonization keeps the forward function; LRP with every composite runs on the canonized real
+    // architecture and gives finite relevance.
+    const CanonizeResult canon = canonize(model.graph, "auto");
+    auto graph = std::make_shared<const Graph>(canon.graph);
+    const Tensor canon_out = Executor(*graph, *backend).forward({x}).output();
+    double cerr = 0.0;
+    for (int64_t i = 0; i < want.numel(); ++i) cerr = std::max(cerr, std::abs(static_cast<double>(canon_out[i]) - want[i]));
+    std::printf("  canonized (%zu changes, %zu nodes): max rel error %.2e\n", canon.changes.size(), graph->nodes().size(),
+                cerr / scale);
+    CHECK(cerr / scale <= 1e-5);
     Explainer explainer(graph, *backend);
     const Recording rec = explainer.forward(x);
     CompositeOptions box;

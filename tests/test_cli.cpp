@@ -1,0 +1,189 @@
+// The relprop command line, run as a user runs it: outputs, targets, heatmaps, and every kind of bad
+// input with its message and exit code (0 success, 1 model/input error, 2 usage error).
+#include <doctest/doctest.h>
+
+#include <onnx/onnx_pb.h>
+#include <sys/wait.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+
+#include "io/image.h"
+#include "io/npy.h"
+#include "tests/fixtures.h"
+
+using namespace relprop;
+using relprop::test::fixture_path;
+namespace fs = std::filesystem;
+
+namespace {
+
+struct Result {
+    int code = -1;
+    std::string output;  // stdout and stderr
+};
+
+Result relprop_cli(const std::string& args) {
+    Result r;
+    FILE* p = popen((std::string(RELPROP_CLI) + " " + args + " 2>&1").c_str(), "r");
+    REQUIRE(p != nullptr);
+    char buf[4096];
+    size_t n;
+    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
+    const int status = pclose(p);
+    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+    return r;
+}
+
+fs::path temp_dir() {
+    static const fs::path dir = [] {
+        fs::path d = fs::temp_directory_path() / ("relprop-cli-test-" + std::to_string(::getpid()));
+        fs::create_directories(d);
+        return d;
+    }();
+    return dir;
+}
+
+// y = x·B + C with B = (1, −1)ᵀ, C = −1: DESIGN.md's AlphaBeta check as an ONNX Gemm.
+std::string write_gemm_model() {
+    onnx::ModelProto m;
+    m.set_ir_version(7);
+    m.add_opset_import()->set_version(13);
+    onnx::GraphProto* g = m.mutable_graph();
+    g->set_name("gemm");
+    auto* in = g->add_input();
+    in->set_name("x");
+    auto* tt = in->mutable_type()->mutable_tensor_type();
+    tt->set_elem_type(onnx::TensorProto::FLOAT);
+    tt->mutable_shape()->add_dim()->set_dim_value(1);
+    tt->mutable_shape()->add_dim()->set_dim_value(2);
+    auto* out = g->add_output();
+    out->set_name("y");
+    out->mutable_type()->mutable_tensor_type()->set_elem_type(onnx::TensorProto::FLOAT);
+    auto* b = g->add_initializer();
+    b->set_name("B");
+    b->set_data_type(onnx::TensorProto::FLOAT);
+    b->add_dims(2);
+    b->add_dims(1);
+    b->add_float_data(1);
+    b->add_float_data(-1);
+    auto* c = g->add_initializer();
+    c->set_name("C");
+    c->set_data_type(onnx::TensorProto::FLOAT);
+    c->add_dims(1);
+    c->add_float_data(-1);
+    auto* node = g->add_node();
+    node->set_op_type("Gemm");
+    node->set_name("dense");
+    node->add_input("x");
+    node->add_input("B");
+    node->add_input("C");
+    node->add_output("y");
+    const std::string path = (temp_dir() / "gemm.onnx").string();
+    std::ofstream(path, std::ios::binary) << m.SerializeAsString();
+    return path;
+}
+
+}  // namespace
+
+TEST_CASE("cli: DESIGN.md's AlphaBeta hand calculation through the command line") {
+    const std::string model = write_gemm_model();
+    const std::string x = (temp_dir() / "x11.npy").string();
+    write_npy(x, Tensor({1, 2}, {1, 1}));
+    const std::string out = (temp_dir() / "r.npy").string();
+    Result r = relprop_cli("explain " + model + " " + x + " --rule dense=alpha-beta:1,0 --init logit --out " + out);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    Tensor rel = read_npy(out);
+    CHECK(rel.shape() == Shape{1, 2});
+    CHECK(rel[0] == doctest::Approx(-1.0).epsilon(1e-5));
+    CHECK(rel[1] == doctest::Approx(0.0));
+    r = relprop_cli("explain " + model + " " + x + " --rule Linear=alpha-beta:2,1 --init logit --out " + out);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    rel = read_npy(out);
+    CHECK(rel[0] == doctest::Approx(-2.0).epsilon(1e-5));
+    CHECK(rel[1] == doctest::Approx(0.5).epsilon(1e-5));
+}
+
+TEST_CASE("cli: explain a .npy batch: --out shape, targets, JSON") {
+    const std::string model = fixture_path("onnx/tiny_resnet.onnx"), x = fixture_path("onnx/tiny_resnet.input.npy");
+    const std::string out = (temp_dir() / "resnet.npy").string();
+    Result r = relprop_cli("explain " + model + " " + x + " --out " + out);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("tiny_resnet.input_0: predicted class") != std::string::npos);
+    const Tensor rel = read_npy(out);
+    CHECK(rel.shape() == Shape{2, 3, 32, 32});
+    r = relprop_cli("explain " + model + " " + x + " --target 7 --json");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("\"target\": 7") != std::string::npos);
+    CHECK(r.output.find("\"timing\"") != std::string::npos);
+    r = relprop_cli("explain " + model + " " + x + " --target 1,2 --json --method gradient");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("\"target\": 1") != std::string::npos);
+    CHECK(r.output.find("\"target\": 2") != std::string::npos);
+    r = relprop_cli("explain " + model + " " + x + " --composite epsilon-gamma-box --low -3 --high 3 --method lrp");
+    CHECK_MESSAGE(r.code == 0, r.output);
+}
+
+TEST_CASE("cli: inspect and check") {
+    const std::string model = fixture_path("onnx/tiny_densenet.onnx");
+    Result r = relprop_cli("inspect " + model);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("ChannelRelu") != std::string::npos);
+    CHECK(r.output.find("densenet: BatchNorm") != std::string::npos);
+    CHECK(r.output.find("Flat()  [composite (first layer)]") != std::string::npos);
+    r = relprop_cli("inspect " + model + " --canonize none --composite epsilon-alpha2-beta1 --rule 'Conv=gamma'");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("BatchNorm") != std::string::npos);
+    CHECK(r.output.find("Gamma(gamma=0.25)  [override 'Conv']") != std::string::npos);
+    r = relprop_cli("check " + fixture_path("onnx/tiny_resnet.onnx") + " " + fixture_path("onnx/tiny_resnet.input.npy") +
+                    " --zero-bias --composite epsilon-plus");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("in/out") != std::string::npos);
+    CHECK(r.output.find("ratio 0.99") != std::string::npos);
+}
+
+TEST_CASE("cli: bad input gets its message and exit code") {
+    const std::string model = fixture_path("onnx/tiny_resnet.onnx"), x = fixture_path("onnx/tiny_resnet.input.npy");
+    const std::string text = (temp_dir() / "not_an_image.png").string();
+    std::ofstream(text) << "hello\n";
+    const std::string wrong = (temp_dir() / "wrong.npy").string();
+    write_npy(wrong, Tensor({2, 3, 16, 16}));
+    struct Case {
+        std::string args;
+        int code;
+        std::string message;
+    };
+    const std::vector<Case> cases = {
+        {"", 2, "usage error"},
+        {"explain", 2, "usage error"},
+        {"frobnicate " + model, 2, "usage error"},
+        {"explain /nonexistent.onnx " + x, 1, "/nonexistent.onnx: no such file"},
+        {"explain " + model + " /nonexistent.npy", 1, "/nonexistent.npy: no such file or folder"},
+        {"explain " + model + " " + wrong, 1, "input 'input' has shape [2, 3, 16, 16] but the model expects"},
+        {"explain " + model + " " + x + " --method magic", 2, "usage error"},
+        {"explain " + model + " " + x + " --composite lrp-magic", 1, "composite 'lrp-magic' not found"},
+        {"explain " + model + " " + x + " --rule Conv=zminus", 1, "rule override 'Conv=zminus': expected SELECTOR=RULE"},
+        {"explain " + model + " " + x + " --rule Conv=alpha-beta:3,1", 1, "alpha - beta must equal 1"},
+        {"explain " + model + " " + x + " --rule nothing=flat", 1, "matches no node"},
+        {"explain " + model + " " + x + " --target 99", 1, "target 99 is out of range"},
+        {"explain " + model + " " + x + " --target 1,2,3", 1, "--target lists 3 classes for 2 samples"},
+        {"explain " + model + " " + x + " --target cat", 1, "'cat' is not a class index"},
+        {"explain " + model + " " + x + " --composite epsilon-gamma-box", 1, "needs --low and --high"},
+        {"explain " + model + " " + x + " --cmap rainbow", 1, "unknown colormap 'rainbow'"},
+        {"explain " + model + " " + text, 1, "not a readable image"},
+        {"explain " + model + " " + x + " --device cuda:x", 1, "invalid device 'cuda:x'"},
+        {"explain " + model + " " + x + " --canonize magic", 1, "canonization pass 'magic' not found"},
+        {"explain " + model + " " + x + " --batch-size 0", 2, "usage error"},
+        {"check " + model + " " + x + " --method gradient", 1, "has no rules to check"},
+        {"explain " + x + " " + x, 1, "not a valid ONNX model"},
+    };
+    for (const Case& c : cases) {
+        INFO("relprop " << c.args);
+        const Result r = relprop_cli(c.args);
+        CHECK(r.code == c.code);
+        CHECK_MESSAGE(r.output.find(c.message) != std::string::npos, r.output);
+        // One line that says what to fix (usage errors may add CLI11's own help line).
+        if (c.code == 1) CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
+    }
+}

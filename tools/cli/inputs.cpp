@@ -1,0 +1,131 @@
+#include "tools/cli/inputs.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+#include <filesystem>
+
+#include "engine/error.h"
+#include "io/npy.h"
+
+namespace relprop::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+bool is_image_name(const fs::path& p) {
+    std::string ext = p.extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(), [](unsigned char c) { return std::tolower(c); });
+    return ext == ".png" || ext == ".jpg" || ext == ".jpeg" || ext == ".bmp";
+}
+
+// An 8-bit picture of a [C, H, W] (or [F]) sample, min-max scaled (for overlays of .npy inputs).
+Image picture_of(const Tensor& sample) {
+    Image img;
+    if (sample.rank() != 3) return img;
+    const int64_t c = sample.dim(0), h = sample.dim(1), w = sample.dim(2);
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = 0; i < sample.numel(); ++i) {
+        lo = std::min(lo, sample[i]);
+        hi = std::max(hi, sample[i]);
+    }
+    img.width = static_cast<int>(w);
+    img.height = static_cast<int>(h);
+    img.channels = c == 3 ? 3 : 1;
+    img.pixels.resize(static_cast<size_t>(w * h * img.channels));
+    for (int64_t y = 0; y < h; ++y)
+        for (int64_t x = 0; x < w; ++x)
+            for (int k = 0; k < img.channels; ++k) {
+                double v = 0;
+                if (img.channels == 3) {
+                    v = sample[(k * h + y) * w + x];
+                } else {
+                    for (int64_t ch = 0; ch < c; ++ch) v += sample[(ch * h + y) * w + x];
+                    v /= static_cast<double>(c);
+                }
+                const double u = hi > lo ? (v - lo) / (hi - lo) : 0.5;
+                img.pixels[static_cast<size_t>((y * w + x) * img.channels + k)] =
+                    static_cast<uint8_t>(std::lround(std::clamp(u, 0.0, 1.0) * 255));
+            }
+    return img;
+}
+
+}  // namespace
+
+Tensor slice_batch(const Tensor& t, int64_t first, int64_t count) {
+    const int64_t per = t.numel() / t.dim(0);
+    Shape s = t.shape();
+    s[0] = count;
+    Tensor out(s);
+    std::memcpy(out.data(), t.data() + first * per, sizeof(float) * static_cast<size_t>(count * per));
+    return out;
+}
+
+Batch load_inputs(const InputOptions& options, const Shape& model_input) {
+    std::vector<fs::path> files;
+    for (const std::string& in : options.inputs) {
+        const fs::path p(in);
+        std::error_code ec;
+        if (!fs::exists(p, ec)) throw Error(in + ": no such file or folder");
+        if (fs::is_directory(p, ec)) {
+            std::vector<fs::path> found;
+            for (const auto& entry : fs::directory_iterator(p, ec))
+                if (entry.is_regular_file() && is_image_name(entry.path())) found.push_back(entry.path());
+            if (found.empty()) throw Error(in + ": the folder has no PNG/JPEG/BMP images");
+            std::sort(found.begin(), found.end());
+            files.insert(files.end(), found.begin(), found.end());
+        } else {
+            files.push_back(p);
+        }
+    }
+    const Preprocess pre = preprocess_of(options);
+    std::vector<Tensor> samples;  // each [1, ...]
+    Batch batch;
+    for (const fs::path& f : files) {
+        if (f.extension() == ".npy") {
+            Tensor t = read_npy(f.string());
+            if (t.rank() + 1 == model_input.size()) {  // a single sample without the batch axis
+                Shape s = t.shape();
+                s.insert(s.begin(), 1);
+                t = t.reshaped(s);
+            }
+            if (t.rank() != model_input.size() || t.dim(0) < 1)
+                throw Error(f.string() + ": shape " + shape_str(t.shape()) + " does not fit the model input " +
+                            shape_str(model_input));
+            for (int64_t i = 0; i < t.dim(0); ++i) {
+                Tensor one = slice_batch(t, i, 1);
+                batch.names.push_back(t.dim(0) == 1 ? f.stem().string() : f.stem().string() + "_" + std::to_string(i));
+                Shape chw(one.shape().begin() + 1, one.shape().end());
+                batch.shown.push_back(picture_of(one.reshaped(chw)));
+                samples.push_back(one);
+            }
+        } else {
+            if (model_input.size() != 4)
+                throw Error(f.string() + ": images need a model whose input is [N, C, H, W]; this one takes " +
+                            shape_str(model_input));
+            const Image img = load_image(f.string());
+            Tensor chw = image_to_tensor(img, model_input[1], pre);
+            batch.names.push_back(f.stem().string());
+            batch.shown.push_back(tensor_to_image(chw, pre));
+            Shape s = chw.shape();
+            s.insert(s.begin(), 1);
+            samples.push_back(chw.reshaped(s));
+        }
+    }
+    Shape total = samples.at(0).shape();
+    total[0] = 0;
+    for (const Tensor& s : samples) {
+        if (!std::equal(s.shape().begin() + 1, s.shape().end(), total.begin() + 1))
+            throw Error("the inputs differ in shape: " + shape_str(samples[0].shape()) + " and " + shape_str(s.shape()) +
+                        " (images: see --resize/--crop)");
+        total[0] += 1;
+    }
+    batch.data = Tensor(total);
+    const int64_t per = samples[0].numel();
+    for (size_t i = 0; i < samples.size(); ++i)
+        std::memcpy(batch.data.data() + static_cast<int64_t>(i) * per, samples[i].data(), sizeof(float) * per);
+    return batch;
+}
+
+}  // namespace relprop::cli

@@ -1,0 +1,69 @@
+// relprop: explain the predictions of an ONNX model with LRP from the command line.
+//   relprop explain MODEL.onnx INPUT... [options]   relevance, heatmaps, a summary or JSON
+//   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
+//   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
+// Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
+#include <CLI/CLI.hpp>
+#include <cstdio>
+#include <new>
+
+#include "engine/error.h"
+#include "tools/cli/commands.h"
+
+int main(int argc, char** argv) {
+    using namespace relprop::cli;
+    CLI::App app{"relprop: Layer-wise Relevance Propagation for ONNX models (zennit's rules, in C++)", "relprop"};
+    app.require_subcommand(1);
+    app.set_help_all_flag("--help-all", "all subcommands' options");
+
+    ModelOptions model;
+    InputOptions inputs;
+    ExplainOptions explain;
+    OutputOptions output;
+
+    CLI::App* ex = app.add_subcommand("explain", "explain inputs: relevance (.npy), heatmaps (PNG), a summary or JSON");
+    add_model_options(*ex, model, true);
+    add_input_options(*ex, inputs);
+    add_explain_options(*ex, explain);
+    ex->add_option("--out", output.out, "write the input relevance (float32, shaped like the input batch) to FILE.npy");
+    ex->add_option("--heatmap", output.heatmap,
+                   "write relevance summed over channels as a PNG (FILE.png for one input, else a folder: one PNG per input)");
+    ex->add_option("--cmap", output.cmap, "heatmap colormap: bwr, coldnhot, seismic, gray, hot (default bwr)");
+    ex->add_flag("--asymmetric", output.asymmetric, "heatmap: scale [min, max] instead of the symmetric [-max|R|, max|R|]");
+    ex->add_flag("--overlay", output.overlay, "heatmap: blend over the (preprocessed) input");
+    ex->add_option("--heatmap-scale", output.heatmap_scale, "heatmap: enlarge by this factor (nearest neighbour)");
+    ex->add_flag("--json", output.json, "print a JSON summary (logits, prediction, target, relevance sum, timing)");
+
+    CLI::App* ck = app.add_subcommand("check", "per-node relevance (sum, min, max) and conservation for inputs");
+    add_model_options(*ck, model, true);
+    add_input_options(*ck, inputs);
+    add_explain_options(*ck, explain);
+
+    CLI::App* in = app.add_subcommand("inspect", "list the nodes, the rule each gets, and what canonization did");
+    add_model_options(*in, model, true);
+
+    try {
+        app.parse(argc, argv);
+    } catch (const CLI::CallForHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::CallForAllHelp& e) {
+        return app.exit(e);
+    } catch (const CLI::ParseError& e) {
+        std::fprintf(stderr, "relprop: usage error: %s (see relprop --help)\n", e.what());
+        return 2;
+    }
+    try {
+        if (ex->parsed()) return run_explain(model, inputs, explain, output);
+        if (ck->parsed()) return run_check(model, inputs, explain);
+        return run_inspect(model);
+    } catch (const relprop::Error& e) {
+        std::fprintf(stderr, "relprop: error: %s\n", e.what());
+        return 1;
+    } catch (const std::bad_alloc&) {
+        std::fprintf(stderr, "relprop: error: out of memory\n");
+        return 1;
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "relprop: error: %s\n", e.what());
+        return 1;
+    }
+}

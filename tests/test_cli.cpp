@@ -160,7 +160,7 @@ TEST_CASE("cli: bad input gets its message and exit code") {
         {"frobnicate " + model, 2, "usage error"},
         {"explain /nonexistent.onnx " + x, 1, "/nonexistent.onnx: no such file"},
         {"explain " + model + " /nonexistent.npy", 1, "/nonexistent.npy: no such file or folder"},
-        {"explain " + model + " " + wrong, 1, "input 'input' has shape [2, 3, 16, 16] but the model expects"},
+        {"explain " + model + " " + wrong, 1, "the inputs are [2, 3, 16, 16] but the model takes [-1, 3, 32, 32]"},
         {"explain " + model + " " + x + " --method magic", 2, "usage error"},
         {"explain " + model + " " + x + " --composite lrp-magic", 1, "composite 'lrp-magic' not found"},
         {"explain " + model + " " + x + " --rule Conv=zminus", 1, "rule override 'Conv=zminus': expected SELECTOR=RULE"},
@@ -186,4 +186,40 @@ TEST_CASE("cli: bad input gets its message and exit code") {
         // One line that says what to fix (usage errors may add CLI11's own help line).
         if (c.code == 1) CHECK(std::count(r.output.begin(), r.output.end(), '\n') == 1);
     }
+}
+
+TEST_CASE("cli: explain PNG images of the bundled demo model; heatmaps decode at the right size") {
+    const std::string demo = std::string(RELPROP_FIXTURES_DIR) + "/../../tools/demo/";
+    const std::string png = demo + "digit_229_0.png";
+    const std::string heat = (temp_dir() / "zero.png").string(), out = (temp_dir() / "zero.npy").string();
+    Result r = relprop_cli("explain " + demo + "digits.onnx " + png + " --no-preprocess --composite epsilon-plus --heatmap " +
+                           heat + " --out " + out);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("digit_229_0: predicted class 0") != std::string::npos);
+    const Image img = load_image(heat);
+    CHECK(img.width == 32);
+    CHECK(img.height == 32);
+    CHECK(img.channels == 3);
+    CHECK(read_npy(out).shape() == Shape{1, 1, 32, 32});
+    // The relevance of the PNG equals that of the same sample given as .npy (pixel/255 is the model input).
+    const std::string dir = (temp_dir() / "maps").string();
+    r = relprop_cli("explain " + demo + "digits.onnx " + demo + " --no-preprocess --heatmap " + dir +
+                    " --heatmap-scale 4 --overlay --cmap coldnhot");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    int maps = 0;
+    for (const auto& entry : fs::directory_iterator(dir)) {
+        const Image m = load_image(entry.path().string());
+        CHECK(m.width == 128);
+        ++maps;
+    }
+    CHECK(maps == 6);
+    // Images go through the ImageNet preprocessing by default: RGB mean/std do not fit a gray model, and
+    // a 32×32 PNG cannot be cropped to 224.
+    r = relprop_cli("explain " + demo + "digits.onnx " + png);
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--mean/--std have 3 values but the model takes 1 channel(s)") != std::string::npos);
+    r = relprop_cli("explain " + demo + "digits.onnx " + png + " --mean 0.5 --std 0.5");
+    CHECK(r.code == 1);
+    CHECK(r.output.find("the inputs are [1, 1, 224, 224] but the model takes [-1, 1, 32, 32] (for images: --resize") !=
+          std::string::npos);
 }

@@ -82,6 +82,7 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
     const Preprocess pre = preprocess_of(options);
     std::vector<Tensor> samples;  // each [1, ...]
     Batch batch;
+    bool images = false;
     for (const fs::path& f : files) {
         if (f.extension() == ".npy") {
             Tensor t = read_npy(f.string());
@@ -104,6 +105,13 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
             if (model_input.size() != 4)
                 throw Error(f.string() + ": images need a model whose input is [N, C, H, W]; this one takes " +
                             shape_str(model_input));
+            images = true;
+            const int64_t c = model_input[1];
+            for (const auto* v : {&pre.mean, &pre.std})
+                if (pre.enabled && v->size() != 1 && static_cast<int64_t>(v->size()) != c)
+                    throw Error("--mean/--std have " + std::to_string(v->size()) + " values but the model takes " +
+                                std::to_string(c) + " channel(s): give 1 or " + std::to_string(c) +
+                                " values each, or --no-preprocess for images already at the model's size");
             const Image img = load_image(f.string());
             Tensor chw = image_to_tensor(img, model_input[1], pre);
             batch.names.push_back(f.stem().string());
@@ -121,6 +129,10 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
                         " (images: see --resize/--crop)");
         total[0] += 1;
     }
+    for (size_t d = 1; d < total.size(); ++d)
+        if (d >= model_input.size() || total[d] != model_input[d])
+            throw Error("the inputs are " + shape_str(total) + " but the model takes " + shape_str(model_input) +
+                        (images ? " (for images: --resize and --crop set the size; --no-preprocess keeps it)" : ""));
     batch.data = Tensor(total);
     const int64_t per = samples[0].numel();
     for (size_t i = 0; i < samples.size(); ++i)

@@ -6,6 +6,7 @@
 #include <array>
 #include <memory>
 #include <string>
+#include <utility>
 
 #include "engine/op.h"
 #include "engine/tensor.h"
@@ -85,6 +86,8 @@ public:
     virtual void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) = 0;
     // acc += c·a·b (b may be null: acc += c·a).
     virtual void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) = 0;
+    // The smallest and largest value of t (lets rules skip branches whose input is exactly zero).
+    virtual std::pair<float, float> min_max(const Tensor& t) = 0;
     // y = x where z > 0 (sign > 0) or z < 0 (sign < 0), else 0.
     virtual void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) = 0;
     // For i in [0, count): dst[dst_offset + i·dst_stride + j] = src[src_offset + i·src_stride + j], j < block.

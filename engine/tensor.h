@@ -47,6 +47,10 @@ public:
     float& operator[](int64_t i) { return m_data[i]; }
     float operator[](int64_t i) const { return m_data[i]; }
 
+    // Identifies the storage this tensor owns (expired once every tensor sharing it is gone); empty for
+    // wrapped memory. Lets caches of derived data (e.g. reordered weights) notice a freed tensor.
+    std::weak_ptr<const float> storage_token() const { return m_storage; }
+
     // Same storage, another shape with the same number of elements.
     Tensor reshaped(Shape shape) const;
     // Deep copy (CPU tensors only; backends copy device tensors).

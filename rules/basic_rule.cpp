@@ -48,6 +48,7 @@ public:
     BasicPropagator(const BasicRuleSpec& spec, const LinearOp& op, Backend& backend) : m_spec(spec), m_op(op) {
         const bool has_bias = op.params().count("bias") > 0;
         for (const Branch& b : spec.branches) {
+            m_uses_sign_split = m_uses_sign_split || b.input == InputMod::Positive || b.input == InputMod::Negative;
             m_params.push_back(modify(op.params(), b.params, backend));
             m_reuse_output.push_back(b.input == InputMod::Identity && !b.params.fn && (!b.params.drop_bias || !has_bias));
         }
@@ -59,6 +60,23 @@ public:
         std::vector<Shape> shapes;
         for (const Tensor& x : inputs) shapes.push_back(x.shape());
 
+        // A branch whose modified input is exactly zero (x⁻ after a ReLU, x⁺ of a non-positive input)
+        // has z_k = 0 and contributes nothing: skip it.
+        bool no_positive = true, no_negative = true;
+        if (m_uses_sign_split) {
+            for (const Tensor& x : inputs) {
+                const auto [lo, hi] = backend.min_max(x);
+                no_positive = no_positive && !(hi > 0.0f);
+                no_negative = no_negative && !(lo < 0.0f);
+            }
+        }
+        std::vector<bool> skip(n_br, false);
+        for (size_t k = 0; k < n_br; ++k) {
+            const InputMod mod = m_spec.branches[k].input;
+            skip[k] = m_uses_sign_split && ((mod == InputMod::Positive && no_positive) ||
+                                            (mod == InputMod::Negative && no_negative));
+        }
+
         // Modified inputs, made once per kind of modifier.
         std::vector<std::vector<Tensor>> modified(6);
         auto modified_inputs = [&](InputMod mod) -> const std::vector<Tensor>& {
@@ -69,8 +87,12 @@ public:
                     case InputMod::Identity: m.push_back(x); break;
                     case InputMod::Positive:
                     case InputMod::Negative: {
-                        Tensor y = backend.empty(x.shape());
                         const bool pos = mod == InputMod::Positive;
+                        if ((pos && no_negative) || (!pos && no_positive)) {  // x⁺ = x (or x⁻ = x): no copy
+                            m.push_back(x);
+                            break;
+                        }
+                        Tensor y = backend.empty(x.shape());
                         backend.clamp(x, pos ? 0.0f : -INFINITY, pos ? INFINITY : 0.0f, y);
                         m.push_back(y);
                         break;
@@ -96,6 +118,7 @@ public:
         // Branch outputs z_k; the unmodified branch reuses the recorded forward.
         std::vector<Tensor> z(n_br);
         for (size_t k = 0; k < n_br; ++k) {
+            if (skip[k]) continue;
             const Branch& b = m_spec.branches[k];
             z[k] = m_reuse_output[k]
                        ? output
@@ -109,7 +132,7 @@ public:
             bool owned = false;
             for (size_t k = 0; k < n_br; ++k) {
                 const Branch& b = m_spec.branches[k];
-                if (b.group != static_cast<int>(g)) continue;
+                if (b.group != static_cast<int>(g) || skip[k]) continue;
                 if (!den.defined() && b.coefficient == 1.0f) {
                     den = z[k];
                     continue;
@@ -122,6 +145,7 @@ public:
                 }
                 backend.multiply_accumulate(z[k], nullptr, b.coefficient, den);
             }
+            if (!den.defined()) continue;  // every branch of the group is zero: no relevance flows through it
             Tensor s = backend.empty(output.shape());
             backend.stabilized_divide(relevance, den, m_spec.epsilon, s);
             if (m_spec.groups[g].mask != 0) backend.sign_mask(output, m_spec.groups[g].mask, s, s);
@@ -132,6 +156,7 @@ public:
         std::vector<Tensor> result;
         for (const Shape& s : shapes) result.push_back(backend.zeros(s));
         for (size_t k = 0; k < n_br; ++k) {
+            if (skip[k]) continue;
             const Branch& b = m_spec.branches[k];
             const float c = b.coefficient * m_spec.groups[b.group].weight;
             std::vector<Tensor> g = m_op.transpose_with(backend, shapes, m_params[k], signal[b.group]);
@@ -150,6 +175,7 @@ private:
     const LinearOp& m_op;
     std::vector<Params> m_params;        // per branch, on the backend's device
     std::vector<bool> m_reuse_output;    // per branch: z_k is the recorded forward output
+    bool m_uses_sign_split = false;      // some branch takes x⁺ or x⁻
 };
 
 }  // namespace

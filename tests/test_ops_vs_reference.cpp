@@ -1,4 +1,4 @@
-// Every op on the CPU backend (oneDNN / Eigen) against the naive double-precision reference
+// Every op on the CPU backend (oneDNN / OpenMP loops) against the naive double-precision reference
 // (tests/reference/naive.*): forward and backward (vector-Jacobian product with a random grad_output) on odd
 // shapes, strides, asymmetric padding, dilation, groups, ceil_mode, ... Each case prints one line
 //   <case>: forward max abs err <e>, backward <e>

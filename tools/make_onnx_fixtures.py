@@ -33,7 +33,6 @@ import time
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 import torch.nn as nn
 from onnx import TensorProto, helper, numpy_helper
@@ -60,6 +59,7 @@ def op_types(model):
 
 
 def ort_run(model_bytes_or_path, x):
+    import onnxruntime as ort  # imported here only: importers of this module (bench_zennit.py) do not need it
     so = ort.SessionOptions()
     so.intra_op_num_threads = 2
     so.inter_op_num_threads = 1
@@ -640,18 +640,25 @@ def verify(out_dir):
 # optional: full-size torchvision models (not committed)
 # --------------------------------------------------------------------------------------------
 
-def full_models(out_dir, names):
+def build_full(name):
+    """The seeded eval-mode torchvision model NAME (random weights, randomized BN statistics) and its float32
+    [1,3,224,224] input (as numpy) of a --full fixture; also imported by tools/bench_zennit.py."""
     import torchvision
-    os.makedirs(out_dir, exist_ok=True)
     ctors = {"vgg16": torchvision.models.vgg16, "resnet18": torchvision.models.resnet18,
              "resnet50": torchvision.models.resnet50, "densenet121": torchvision.models.densenet121}
+    torch.manual_seed(0)
+    model = ctors[name](weights=None)
+    randomize_bn(model, 100)
+    model.eval()
+    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(200)).numpy()
+    return model, x
+
+
+def full_models(out_dir, names):
+    os.makedirs(out_dir, exist_ok=True)
     for name in names:
         t0 = time.time()
-        torch.manual_seed(0)
-        model = ctors[name](weights=None)
-        randomize_bn(model, 100)
-        model.eval()
-        x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(200)).numpy()
+        model, x = build_full(name)
         with torch.no_grad():
             y = model(torch.from_numpy(x)).numpy().astype(np.float32)
         m = export_torch(model, x, 13)
@@ -672,6 +679,7 @@ def main():
     ap.add_argument("--full-models", default="vgg16,resnet18,resnet50,densenet121",
                     help="comma-separated subset for --full")
     args = ap.parse_args()
+    import onnxruntime as ort
     print(f"torch {torch.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}, "
           f"numpy {np.__version__}")
     if args.full:

@@ -4,7 +4,7 @@
 # apt-get update + install (through sudo when not root and sudo exists).
 set -euo pipefail
 
-PACKAGES=(meson ninja-build pkg-config g++ libeigen3-dev libdnnl-dev doctest-dev
+PACKAGES=(meson ninja-build pkg-config g++ libdnnl-dev doctest-dev
           libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libcli11-dev)
 
 missing=()

@@ -1,10 +1,14 @@
 #include "engine/cpu/cpu_backend.h"
 
-#include <Eigen/Core>
+#include <cmath>
+#include <cstdlib>
+#include <list>
+#include <mutex>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/cpu/onednn_cache.h"
+#include "engine/cpu/pooling.h"
 #include "engine/error.h"
 
 namespace relprop {
@@ -15,8 +19,6 @@ using Dims = memory::dims;
 using Tag = memory::format_tag;
 constexpr auto f32 = memory::data_type::f32;
 
-Eigen::Map<const Eigen::ArrayXf> arr(const Tensor& t) { return {t.data(), t.numel()}; }
-Eigen::Map<Eigen::ArrayXf> arr(Tensor& t) { return {t.data(), t.numel()}; }
 
 void require_same(const Tensor& a, const Tensor& b, const char* kernel) {
     if (a.shape() != b.shape())
@@ -35,10 +37,14 @@ memory::desc weights_md(const Tensor& w, int64_t groups) {
 
 Dims dims2(const std::array<int64_t, 2>& a, int64_t minus = 0) { return {a[0] - minus, a[1] - minus}; }
 
+// A convolution in the layouts oneDNN prefers for this shape (blocked, e.g. nChw8c on AVX2), with the
+// reorders from and to relprop's plain NCHW/OIHW tensors.
 struct ConvEntry {
     dnnl::convolution_forward fwd;
     dnnl::convolution_backward_data bwd;
     bool has_bwd = false;
+    memory::desc src, weights, dst;               // forward: the primitive's layouts
+    memory::desc bwd_diff_dst, bwd_weights, bwd_diff_src;
 };
 
 struct InnerProductEntry {
@@ -46,20 +52,40 @@ struct InnerProductEntry {
     dnnl::inner_product_backward_data bwd;
 };
 
-struct PoolEntry {
-    dnnl::pooling_v2_forward fwd;  // inference (no workspace)
-    dnnl::pooling_v2_forward fwd_training;
-    dnnl::pooling_v2_backward bwd;
-    memory::desc workspace;
-};
+// Elementwise loops run on all OpenMP threads when the tensor is large enough to pay for them.
+constexpr int64_t kParallelMin = 1 << 15;
 
-dnnl::algorithm pool_algorithm(PoolKind kind) {
-    switch (kind) {
-        case PoolKind::Max: return dnnl::algorithm::pooling_max;
-        case PoolKind::AvgIncludePad: return dnnl::algorithm::pooling_avg_include_padding;
-        case PoolKind::AvgExcludePad: return dnnl::algorithm::pooling_avg_exclude_padding;
-    }
-    throw Error("unknown pooling kind");
+template <class F>
+void parallel_for(int64_t n, F f) {
+#pragma omp parallel for simd schedule(static) if (n > kParallelMin)
+    for (int64_t i = 0; i < n; ++i) f(i);
+}
+
+template <class F>
+void map1(const char* kernel, const Tensor& x, Tensor& y, F f) {
+    require_same(x, y, kernel);
+    const float* xs = x.data();
+    float* ys = y.data();
+    parallel_for(x.numel(), [=](int64_t i) { ys[i] = f(xs[i]); });
+}
+
+template <class F>
+void map2(const char* kernel, const Tensor& a, const Tensor& b, Tensor& out, F f) {
+    require_same(a, b, kernel);
+    require_same(a, out, kernel);
+    const float *as = a.data(), *bs = b.data();
+    float* os = out.data();
+    parallel_for(a.numel(), [=](int64_t i) { os[i] = f(as[i], bs[i]); });
+}
+
+// Convolutions in oneDNN's preferred (blocked) layouts with reorders at the edges, unless
+// RELPROP_CONV_LAYOUT=plain asks for plain NCHW/OIHW throughout (for comparisons).
+bool conv_layout_blocked() {
+    static const bool blocked = [] {
+        const char* v = std::getenv("RELPROP_CONV_LAYOUT");
+        return !(v && std::string(v) == "plain");
+    }();
+    return blocked;
 }
 
 class CpuBackend final : public Backend {
@@ -86,18 +112,24 @@ public:
     void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
                         Tensor& y) override {
         const ConvEntry& e = conv_entry(x.shape(), w, bias != nullptr, g, y.shape(), false);
-        std::unordered_map<int, memory> args{
-            {DNNL_ARG_SRC, mem(x, Tag::nchw)}, {DNNL_ARG_WEIGHTS, memory(weights_md(w, g.groups), m_engine, ptr(w))},
-            {DNNL_ARG_DST, mem(y, Tag::nchw)}};
+        memory user_y = mem(y, Tag::nchw);
+        memory dst = e.dst == user_y.get_desc() ? user_y : memory(e.dst, m_engine);
+        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, to_layout(mem(x, Tag::nchw), e.src)},
+                                             {DNNL_ARG_WEIGHTS, weights_in(w, g.groups, e.weights)},
+                                             {DNNL_ARG_DST, dst}};
         if (bias) args.emplace(DNNL_ARG_BIAS, mem(*bias, Tag::a));
         run(e.fwd, args);
+        if (dst != user_y) reorder(dst, user_y);
     }
 
     void conv2d_backward_data(const Tensor& gy, const Tensor& w, const ConvGeometry& g, Tensor& gx) override {
         const ConvEntry& e = conv_entry(gx.shape(), w, false, g, gy.shape(), true);
-        run(e.bwd, {{DNNL_ARG_DIFF_DST, mem(gy, Tag::nchw)},
-                    {DNNL_ARG_WEIGHTS, memory(weights_md(w, g.groups), m_engine, ptr(w))},
-                    {DNNL_ARG_DIFF_SRC, mem(gx, Tag::nchw)}});
+        memory user_gx = mem(gx, Tag::nchw);
+        memory diff_src = e.bwd_diff_src == user_gx.get_desc() ? user_gx : memory(e.bwd_diff_src, m_engine);
+        run(e.bwd, {{DNNL_ARG_DIFF_DST, to_layout(mem(gy, Tag::nchw), e.bwd_diff_dst)},
+                    {DNNL_ARG_WEIGHTS, weights_in(w, g.groups, e.bwd_weights)},
+                    {DNNL_ARG_DIFF_SRC, diff_src}});
+        if (diff_src != user_gx) reorder(diff_src, user_gx);
     }
 
     void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override {
@@ -116,96 +148,91 @@ public:
     }
 
     void pool2d_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g, Tensor& y) override {
-        const PoolEntry& e = pool_entry(kind, x.shape(), y.shape(), g);
-        run(e.fwd, {{DNNL_ARG_SRC, mem(x, Tag::nchw)}, {DNNL_ARG_DST, mem(y, Tag::nchw)}});
+        cpu_pool_forward(kind, x, g, y);
     }
 
     void pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& gy, const PoolGeometry& g,
                          Tensor& gx) override {
-        const PoolEntry& e = pool_entry(kind, x.shape(), gy.shape(), g);
-        std::unordered_map<int, memory> args{{DNNL_ARG_DIFF_DST, mem(gy, Tag::nchw)},
-                                             {DNNL_ARG_DIFF_SRC, mem(gx, Tag::nchw)}};
-        if (kind == PoolKind::Max) {
-            // oneDNN's max-pool backward needs the forward's workspace (argmax): recompute it.
-            Tensor y = empty(gy.shape());
-            memory ws(e.workspace, m_engine);
-            run(e.fwd_training, {{DNNL_ARG_SRC, mem(x, Tag::nchw)}, {DNNL_ARG_DST, mem(y, Tag::nchw)},
-                                 {DNNL_ARG_WORKSPACE, ws}});
-            args.emplace(DNNL_ARG_WORKSPACE, ws);
-        }
-        run(e.bwd, args);
+        cpu_pool_backward(kind, x, gy, g, gx);
     }
 
-    void fill(Tensor& t, float value) override { arr(t).setConstant(value); }
+    void fill(Tensor& t, float value) override {
+        float* d = t.data();
+        parallel_for(t.numel(), [=](int64_t i) { d[i] = value; });
+    }
     void copy(const Tensor& src, Tensor& dst) override {
         if (src.numel() != dst.numel()) require_same(src, dst, "copy");
-        if (src.data() != dst.data()) std::memcpy(dst.data(), src.data(), sizeof(float) * src.numel());
+        if (src.data() == dst.data()) return;
+        const float* a = src.data();
+        float* d = dst.data();
+        parallel_for(src.numel(), [=](int64_t i) { d[i] = a[i]; });
     }
     void add(const Tensor& a, const Tensor& b, Tensor& out) override {
-        require_same(a, b, "add");
-        require_same(a, out, "add");
-        arr(out) = arr(a) + arr(b);
+        map2("add", a, b, out, [](float x, float y) { return x + y; });
     }
     void mul(const Tensor& a, const Tensor& b, Tensor& out) override {
-        require_same(a, b, "mul");
-        require_same(a, out, "mul");
-        arr(out) = arr(a) * arr(b);
+        map2("mul", a, b, out, [](float x, float y) { return x * y; });
     }
     void relu(const Tensor& x, Tensor& y) override {
-        require_same(x, y, "relu");
-        arr(y) = arr(x).max(0.0f);
+        map1("relu", x, y, [](float v) { return v > 0.0f ? v : 0.0f; });
     }
     void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) override {
-        require_same(x, gy, "relu_backward");
-        require_same(x, gx, "relu_backward");
-        arr(gx) = (arr(x) > 0.0f).select(arr(gy), 0.0f);
+        map2("relu_backward", x, gy, gx, [](float v, float g) { return v > 0.0f ? g : 0.0f; });
     }
     void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) override {
         require_same(x, y, "channel_affine");
         const int64_t n = x.dim(0), c = x.dim(1), inner = x.numel() / std::max<int64_t>(n * c, 1);
         if (scale.numel() != c || (shift && shift->numel() != c))
             throw Error("channel_affine: per-channel parameters do not have " + std::to_string(c) + " values");
-        for (int64_t i = 0; i < n; ++i)
-            for (int64_t j = 0; j < c; ++j) {
-                const int64_t off = (i * c + j) * inner;
-                Eigen::Map<const Eigen::ArrayXf> in(x.data() + off, inner);
-                Eigen::Map<Eigen::ArrayXf> out(y.data() + off, inner);
-                out = in * scale[j] + (shift ? (*shift)[j] : 0.0f);
-            }
+        const float *xs = x.data(), *sc = scale.data(), *sh = shift ? shift->data() : nullptr;
+        float* ys = y.data();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelMin)
+        for (int64_t p = 0; p < n * c; ++p) {
+            const float a = sc[p % c], b = sh ? sh[p % c] : 0.0f;
+            for (int64_t i = p * inner; i < (p + 1) * inner; ++i) ys[i] = xs[i] * a + b;
+        }
     }
     void clamp(const Tensor& x, float lo, float hi, Tensor& y) override {
-        require_same(x, y, "clamp");
-        arr(y) = arr(x).max(lo).min(hi);
+        map1("clamp", x, y, [=](float v) { return std::min(std::max(v, lo), hi); });
     }
     void scale(const Tensor& x, float a, Tensor& y) override {
-        require_same(x, y, "scale");
-        arr(y) = arr(x) * a;
+        map1("scale", x, y, [=](float v) { return a * v; });
     }
     void stabilize(const Tensor& z, float eps, Tensor& y) override {
-        require_same(z, y, "stabilize");
-        arr(y) = arr(z).unaryExpr([eps](float v) { return v + (v >= 0.0f ? eps : -eps); });
+        map1("stabilize", z, y, [=](float v) { return v + (v >= 0.0f ? eps : -eps); });
     }
     void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) override {
-        require_same(num, den, "stabilized_divide");
-        require_same(num, out, "stabilized_divide");
-        arr(out) = arr(num) / arr(den).unaryExpr([eps](float v) { return v + (v >= 0.0f ? eps : -eps); });
+        map2("stabilized_divide", num, den, out, [=](float r, float z) { return r / (z + (z >= 0.0f ? eps : -eps)); });
     }
     void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) override {
         require_same(a, acc, "multiply_accumulate");
+        const float* as = a.data();
+        float* ds = acc.data();
         if (b) {
             require_same(*b, acc, "multiply_accumulate");
-            arr(acc) += c * arr(a) * arr(*b);
+            const float* bs = b->data();
+            parallel_for(a.numel(), [=](int64_t i) { ds[i] += c * as[i] * bs[i]; });
         } else {
-            arr(acc) += c * arr(a);
+            parallel_for(a.numel(), [=](int64_t i) { ds[i] += c * as[i]; });
         }
+    }
+    std::pair<float, float> min_max(const Tensor& t) override {
+        float lo = INFINITY, hi = -INFINITY;
+        const float* d = t.data();
+        const int64_t n = t.numel();
+#pragma omp parallel for reduction(min : lo) reduction(max : hi) schedule(static) if (n > kParallelMin)
+        for (int64_t i = 0; i < n; ++i) {
+            lo = std::min(lo, d[i]);
+            hi = std::max(hi, d[i]);
+        }
+        return {lo, hi};
     }
     void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) override {
         require_same(z, x, "sign_mask");
-        require_same(z, y, "sign_mask");
         if (sign > 0)
-            arr(y) = (arr(z) > 0.0f).select(arr(x), 0.0f);
+            map2("sign_mask", z, x, y, [](float zv, float xv) { return zv > 0.0f ? xv : 0.0f; });
         else
-            arr(y) = (arr(z) < 0.0f).select(arr(x), 0.0f);
+            map2("sign_mask", z, x, y, [](float zv, float xv) { return zv < 0.0f ? xv : 0.0f; });
     }
     void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst, int64_t dst_offset,
                      int64_t dst_stride, int64_t count, int64_t block) override {
@@ -220,6 +247,38 @@ public:
 
 private:
     static void* ptr(const Tensor& t) { return const_cast<float*>(t.data()); }
+    memory weights_mem(const Tensor& w, int64_t groups) { return memory(weights_md(w, groups), m_engine, ptr(w)); }
+    void reorder(const memory& from, const memory& to) {
+        run(dnnl::reorder(from, to), {{DNNL_ARG_FROM, from}, {DNNL_ARG_TO, to}});
+    }
+    // Weights in layout `desc`: reordered once per weight tensor and layout while the tensor lives (rules'
+    // modified weights are made once per plan, so each is reordered once, not at every call).
+    memory weights_in(const Tensor& w, int64_t groups, const memory::desc& desc) {
+        memory user = weights_mem(w, groups);
+        if (user.get_desc() == desc) return user;
+        const std::weak_ptr<const float> token = w.storage_token();
+        if (token.expired()) return to_layout(user, desc);  // wrapped memory: not cached
+        std::lock_guard<std::mutex> lock(m_weights_mutex);
+        for (auto it = m_weights.begin(); it != m_weights.end();) {  // drop entries of freed tensors
+            if (it->token.expired())
+                it = m_weights.erase(it);
+            else
+                ++it;
+        }
+        for (const CachedWeights& c : m_weights)
+            if (c.data == w.data() && c.reordered.get_desc() == desc && !c.token.owner_before(token) &&
+                !token.owner_before(c.token))
+                return c.reordered;
+        m_weights.push_back({token, w.data(), to_layout(user, desc)});
+        return m_weights.back().reordered;
+    }
+    // `m` in layout `desc` (a reordered copy if it is in another one).
+    memory to_layout(const memory& m, const memory::desc& desc) {
+        if (m.get_desc() == desc) return m;
+        memory out(desc, m_engine);
+        reorder(m, out);
+        return out;
+    }
     memory mem(const Tensor& t, Tag tag) { return memory(md(t.shape(), tag), m_engine, ptr(t)); }
 
     template <class Primitive>
@@ -240,7 +299,10 @@ private:
                                      g.dilation[0], g.dilation[1], g.groups, y[2], y[3], backward});
         return m_conv.get(key, [&] {
             try {
-                memory::desc src = md(x, Tag::nchw), dst = md(y, Tag::nchw), wmd = weights_md(w, g.groups);
+                const bool blocked = conv_layout_blocked();
+                memory::desc src = md(x, blocked ? Tag::any : Tag::nchw), dst = md(y, blocked ? Tag::any : Tag::nchw);
+                memory::desc wmd = blocked ? memory::desc(weights_md(w, g.groups).dims(), f32, Tag::any)
+                                           : weights_md(w, g.groups);
                 const Dims strides = dims2(g.stride), dil = dims2(g.dilation, 1), pl = dims2(g.pad_begin),
                            pr = dims2(g.pad_end);
                 auto prop = backward ? dnnl::prop_kind::forward_training : dnnl::prop_kind::forward_inference;
@@ -249,12 +311,16 @@ private:
                                : dnnl::convolution_forward::desc(prop, dnnl::algorithm::convolution_direct, src, wmd,
                                                                  dst, strides, dil, pl, pr);
                 dnnl::convolution_forward::primitive_desc fpd(fd, m_engine);
-                ConvEntry e{dnnl::convolution_forward(fpd), {}, backward};
+                ConvEntry e{dnnl::convolution_forward(fpd), {}, backward, fpd.src_desc(), fpd.weights_desc(),
+                            fpd.dst_desc(), {}, {}, {}};
                 if (backward) {
                     dnnl::convolution_backward_data::desc bd(dnnl::algorithm::convolution_direct, src, wmd, dst,
                                                              strides, dil, pl, pr);
-                    e.bwd = dnnl::convolution_backward_data(
-                        dnnl::convolution_backward_data::primitive_desc(bd, m_engine, fpd));
+                    dnnl::convolution_backward_data::primitive_desc bpd(bd, m_engine, fpd);
+                    e.bwd = dnnl::convolution_backward_data(bpd);
+                    e.bwd_diff_dst = bpd.diff_dst_desc();
+                    e.bwd_weights = bpd.weights_desc();
+                    e.bwd_diff_src = bpd.diff_src_desc();
                 }
                 return e;
             } catch (const dnnl::error& err) {
@@ -284,40 +350,17 @@ private:
         });
     }
 
-    const PoolEntry& pool_entry(PoolKind kind, const Shape& x, const Shape& y, const PoolGeometry& g) {
-        std::string key = cache_key({static_cast<int>(kind), x[0], x[1], x[2], x[3], y[2], y[3], g.kernel[0],
-                                     g.kernel[1], g.stride[0], g.stride[1], g.pad_begin[0], g.pad_begin[1],
-                                     g.pad_end[0], g.pad_end[1], g.dilation[0], g.dilation[1]});
-        return m_pool.get(key, [&] {
-            try {
-                memory::desc src = md(x, Tag::nchw), dst = md(y, Tag::nchw);
-                const Dims strides = dims2(g.stride), kernel = dims2(g.kernel), dil = dims2(g.dilation, 1),
-                           pl = dims2(g.pad_begin), pr = dims2(g.pad_end);
-                const dnnl::algorithm alg = pool_algorithm(kind);
-                dnnl::pooling_v2_forward::primitive_desc inf(
-                    dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_inference, alg, src, dst, strides, kernel,
-                                                   dil, pl, pr),
-                    m_engine);
-                dnnl::pooling_v2_forward::primitive_desc train(
-                    dnnl::pooling_v2_forward::desc(dnnl::prop_kind::forward_training, alg, src, dst, strides, kernel,
-                                                   dil, pl, pr),
-                    m_engine);
-                dnnl::pooling_v2_backward::primitive_desc bwd(
-                    dnnl::pooling_v2_backward::desc(alg, src, dst, strides, kernel, dil, pl, pr), m_engine, train);
-                return PoolEntry{dnnl::pooling_v2_forward(inf), dnnl::pooling_v2_forward(train),
-                                 dnnl::pooling_v2_backward(bwd), train.workspace_desc()};
-            } catch (const dnnl::error& err) {
-                throw Error("oneDNN cannot create a pooling for input " + shape_str(x) + ", output " + shape_str(y) +
-                            ": " + err.what());
-            }
-        });
-    }
-
     dnnl::engine m_engine;
     dnnl::stream m_stream;
     PrimitiveCache<ConvEntry> m_conv;
     PrimitiveCache<InnerProductEntry> m_ip;
-    PrimitiveCache<PoolEntry> m_pool;
+    struct CachedWeights {
+        std::weak_ptr<const float> token;
+        const float* data;
+        memory reordered;
+    };
+    std::mutex m_weights_mutex;
+    std::list<CachedWeights> m_weights;
 };
 
 }  // namespace

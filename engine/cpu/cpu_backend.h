@@ -1,4 +1,5 @@
-// The CPU backend: oneDNN for convolution, inner product and pooling; Eigen for elementwise work.
+// The CPU backend: oneDNN for convolution and inner product; OpenMP loops for pooling (pooling.h) and
+// elementwise work, on all cores.
 #pragma once
 
 #include <memory>

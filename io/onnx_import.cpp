@@ -8,7 +8,6 @@
 #include <functional>
 #include <map>
 #include <set>
-#include <sstream>
 #include <sys/stat.h>
 
 #include "engine/error.h"
@@ -120,7 +119,7 @@ std::string join(const std::vector<std::string>& items) {
 
 class Importer {
 public:
-    Importer(const onnx::ModelProto& model, std::string source, const ImportOptions& options)
+    Importer(onnx::ModelProto& model, std::string source, const ImportOptions& options)
         : m_model(model), m_source(std::move(source)), m_options(options) {
         m_limits.max_elements = options.max_tensor_elements;
         m_limits.max_folded_elements = options.max_folded_elements;
@@ -203,13 +202,14 @@ private:
                 throw Error(m_source + ": the initializers hold more than " +
                             std::to_string(m_options.max_parameter_bytes) + " bytes (limit)");
         }
-        for (const auto& t : g.initializer()) {
+        for (auto& t : *m_model.mutable_graph()->mutable_initializer()) {
             if (t.name().empty()) throw Error(m_source + ": an initializer has no name");
             try {
                 m_constants[t.name()] = constant_from_proto(t, m_limits, m_notes);
             } catch (const Error& e) {
                 throw Error(m_source + ": initializer " + e.what());
             }
+            onnx::TensorProto().Swap(&t);  // free the file's copy of the data now: halves the peak memory
         }
     }
 
@@ -596,7 +596,7 @@ private:
         m_shape2[output] = layer.op->infer_shape(in2);
     }
 
-    const onnx::ModelProto& m_model;
+    onnx::ModelProto& m_model;
     std::string m_source;
     ImportOptions m_options;
     ConstantLimits m_limits;
@@ -620,25 +620,32 @@ std::vector<std::string> supported_onnx_ops() {
     return ops;
 }
 
-OnnxModel parse_onnx(const std::string& bytes, const std::string& source, const ImportOptions& options) {
-    onnx::ModelProto model;
-    if (bytes.empty()) throw Error(source + ": the file is empty");
-    if (!model.ParseFromString(bytes))
+namespace {
+
+OnnxModel import_parsed(bool parsed, onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
+    if (!parsed)
         throw Error(source + ": not a valid ONNX model (the protobuf data does not parse: truncated or not ONNX)");
     if (!model.has_graph()) throw Error(source + ": not an ONNX model (it has no graph)");
     return Importer(model, source, options).run();
+}
+
+}  // namespace
+
+OnnxModel parse_onnx(const std::string& bytes, const std::string& source, const ImportOptions& options) {
+    if (bytes.empty()) throw Error(source + ": the file is empty");
+    onnx::ModelProto model;
+    return import_parsed(model.ParseFromString(bytes), model, source, options);
 }
 
 OnnxModel load_onnx(const std::string& path, const ImportOptions& options) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw Error(path + ": no such file");
     if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not an ONNX file");
+    if (st.st_size == 0) throw Error(path + ": the file is empty");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot be opened for reading");
-    std::ostringstream data;
-    data << in.rdbuf();
-    if (!in && !in.eof()) throw Error(path + ": read error");
-    return parse_onnx(data.str(), path, options);
+    onnx::ModelProto model;  // parsed from the stream: the file's bytes are never held in memory twice
+    return import_parsed(model.ParseFromIstream(&in), model, path, options);
 }
 
 }  // namespace relprop

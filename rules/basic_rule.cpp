@@ -3,12 +3,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <map>
+#include <mutex>
 
 #include "engine/error.h"
 
 namespace relprop {
 
 namespace {
+
+bool constant_input(InputMod mod) {
+    return mod == InputMod::Ones || mod == InputMod::Low || mod == InputMod::High;
+}
 
 Tensor on_device(Backend& backend, const Tensor& t) {
     return t.device() == backend.device() ? t : backend.upload(t);
@@ -106,8 +112,10 @@ public:
                     case InputMod::Low:
                     case InputMod::High: {
                         const bool low = mod == InputMod::Low;
-                        m.push_back(on_device(backend, per_channel(low ? m_spec.low : m_spec.high, x.shape(),
-                                                                   low ? "low" : "high")));
+                        m.push_back(cached(m_bounds, {low, x.shape()}, [&] {
+                            return on_device(backend,
+                                             per_channel(low ? m_spec.low : m_spec.high, x.shape(), low ? "low" : "high"));
+                        }));
                         break;
                     }
                 }
@@ -120,9 +128,14 @@ public:
         for (size_t k = 0; k < n_br; ++k) {
             if (skip[k]) continue;
             const Branch& b = m_spec.branches[k];
-            z[k] = m_reuse_output[k]
-                       ? output
-                       : m_op.forward_with(backend, modified_inputs(b.input), m_params[k]);
+            if (m_reuse_output[k]) {
+                z[k] = output;
+            } else if (constant_input(b.input)) {  // Flat, WSquare, ZBox's bounds: depends on the shape only
+                z[k] = cached(m_constant_z, {k, shapes},
+                              [&] { return m_op.forward_with(backend, modified_inputs(b.input), m_params[k]); });
+            } else {
+                z[k] = m_op.forward_with(backend, modified_inputs(b.input), m_params[k]);
+            }
         }
 
         // Group signals s_g = mask · R / stab(Σ c_k z_k).
@@ -176,6 +189,23 @@ private:
     std::vector<Params> m_params;        // per branch, on the backend's device
     std::vector<bool> m_reuse_output;    // per branch: z_k is the recorded forward output
     bool m_uses_sign_split = false;      // some branch takes x⁺ or x⁻
+    // The entry of `cache` at `key`, made by `make` (outside the lock) the first time.
+    template <class Key, class Make>
+    Tensor cached(std::map<Key, Tensor>& cache, const Key& key, Make make) const {
+        {
+            std::lock_guard<std::mutex> lock(m_cache_mutex);
+            auto it = cache.find(key);
+            if (it != cache.end()) return it->second;
+        }
+        Tensor t = make();
+        std::lock_guard<std::mutex> lock(m_cache_mutex);
+        return cache.emplace(key, t).first->second;
+    }
+
+    // Made once per input shape: branch outputs of constant inputs, and the ZBox bounds as tensors.
+    mutable std::mutex m_cache_mutex;
+    mutable std::map<std::pair<size_t, std::vector<Shape>>, Tensor> m_constant_z;
+    mutable std::map<std::pair<bool, Shape>, Tensor> m_bounds;
 };
 
 }  // namespace

@@ -6,6 +6,11 @@
 #include <algorithm>
 #include <climits>
 #include <initializer_list>
+#include <utility>
+
+#include <thrust/device_ptr.h>
+#include <thrust/execution_policy.h>
+#include <thrust/extrema.h>
 #include <cstdint>
 #include <string>
 
@@ -204,6 +209,20 @@ public:
     void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) override {
         check_same("multiply_accumulate", a, {b, &acc});
         launch("multiply_accumulate", a.numel(), MultiplyAccumulateMap{a.data(), b ? b->data() : nullptr, acc.data(), c});
+    }
+    std::pair<float, float> min_max(const Tensor& t) override {
+        require_cuda(t, "min_max", "t");
+        if (t.numel() == 0) return {INFINITY, -INFINITY};
+        activate();
+        const thrust::device_ptr<const float> p(t.data());
+        const auto [lo, hi] = thrust::minmax_element(thrust::cuda::par.on(m_stream), p, p + t.numel());
+        float values[2];
+        RELPROP_CUDA_CHECK(cudaMemcpyAsync(&values[0], thrust::raw_pointer_cast(lo), sizeof(float),
+                                           cudaMemcpyDeviceToHost, m_stream));
+        RELPROP_CUDA_CHECK(cudaMemcpyAsync(&values[1], thrust::raw_pointer_cast(hi), sizeof(float),
+                                           cudaMemcpyDeviceToHost, m_stream));
+        RELPROP_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+        return {values[0], values[1]};
     }
     void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) override {
         check_same("sign_mask", z, {&x, &y});

@@ -285,3 +285,14 @@ TEST_CASE("cuda backend: allocations are freed") {
     INFO("device memory in use grew by " << grown_mib << " MiB over 100 allocate/free cycles");
     CHECK(grown_mib <= 4.0);
 }
+
+TEST_CASE("cuda backend: min_max equals the CPU's") {
+    Backends b;
+    for (const int64_t n : {int64_t{1}, int64_t{1000}, int64_t{3} << 20}) {
+        const Tensor host = random_tensor({n}, 41, -2.0f, 3.0f);
+        const auto want = b.cpu->min_max(host);
+        const auto got = b.gpu->min_max(b.gpu->upload(host));
+        CHECK(got.first == want.first);
+        CHECK(got.second == want.second);
+    }
+}

@@ -4,9 +4,11 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <functional>
 #include <string>
 #include <vector>
 
+#include "engine/error.h"
 #include "engine/tensor.h"
 
 namespace relprop::test {
@@ -32,6 +34,16 @@ inline double max_rel_error(const Tensor& a, const Tensor& b) {
         scale = std::max(scale, std::abs(static_cast<double>(b[i])));
     }
     return err / std::max(scale, 1e-30);
+}
+
+// The message of the relprop::Error `f` throws, or "<no error>".
+inline std::string error_of(const std::function<void()>& f) {
+    try {
+        f();
+    } catch (const Error& e) {
+        return e.what();
+    }
+    return "<no error>";
 }
 
 }  // namespace relprop::test

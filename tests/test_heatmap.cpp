@@ -12,20 +12,13 @@
 #include "engine/error.h"
 #include "io/heatmap.h"
 #include "io/image.h"
+#include "tests/fixtures.h"
 
 using namespace relprop;
+using relprop::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
-}
 
 using Rgb = std::array<uint8_t, 3>;
 

@@ -17,8 +17,10 @@
 #include "engine/error.h"
 #include "io/heatmap.h"
 #include "io/image.h"
+#include "tests/fixtures.h"
 
 using namespace relprop;
+using relprop::test::error_of;
 namespace fs = std::filesystem;
 
 namespace {
@@ -47,15 +49,6 @@ Image make_image(int w, int h, int c, uint8_t fill = 0) {
     img.channels = c;
     img.pixels.assign(size_t(w) * size_t(h) * size_t(c), fill);
     return img;
-}
-
-std::string error_of(const std::function<void()>& f) {
-    try {
-        f();
-    } catch (const Error& e) {
-        return e.what();
-    }
-    return "<no error>";
 }
 
 // PNG chunk CRC (ISO 3309 / ITU-T V.42 CRC-32 over type and data).

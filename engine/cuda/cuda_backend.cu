@@ -1,6 +1,8 @@
-// CudaBackend: elementwise kernels as plain grid-stride CUDA kernels, linear layers on cuBLAS
-// (FP32, no TF32). Convolution and pooling need cuDNN and are not implemented yet.
-// All work runs on the backend's own stream; upload/download synchronize with it.
+// CudaBackend: convolution on cuDNN (cudnn_conv.cu), linear layers on cuBLAS, pooling and the
+// elementwise steps of the rules as own kernels (cuda_pooling.cu, below), all FP32 without TF32.
+// Each backend has its own stream, cuBLAS and cuDNN handles, memory pool and cuDNN workspace; all
+// work runs on the stream, and upload/download/min_max synchronize with it. Parameters of ops (host
+// tensors in the graph) are uploaded once and kept on the device (ResidentParams).
 #include "engine/cuda/cuda_backend.h"
 
 #include <algorithm>
@@ -14,18 +16,29 @@
 #include <cstdint>
 #include <string>
 
+#include "engine/cuda/cuda_args.h"
 #include "engine/cuda/cuda_check.h"
+#include "engine/cuda/cuda_pooling.h"
+#include "engine/cuda/cudnn_conv.h"
+#include "engine/cuda/device_memory.h"
 #include "engine/error.h"
 
 namespace relprop {
 namespace {
 
+using cuda_detail::blocks_for;
+using cuda_detail::fail;
+using cuda_detail::first_index;
+using cuda_detail::grid_stride;
+using cuda_detail::int_dim;
+using cuda_detail::kThreads;
+using cuda_detail::require_cuda;
+using cuda_detail::require_numel;
+using cuda_detail::require_rank;
+
 // ---------------------------------------------------------------------------------------------
 // Kernels. Indices are 64-bit; every kernel is a grid-stride loop, so any grid size is correct.
 // Elementwise outputs may alias inputs (no __restrict__).
-
-__device__ inline int64_t first_index() { return static_cast<int64_t>(blockIdx.x) * blockDim.x + threadIdx.x; }
-__device__ inline int64_t grid_stride() { return static_cast<int64_t>(blockDim.x) * gridDim.x; }
 
 __global__ void fill_kernel(float* out, int64_t n, float value) {
     for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = value;
@@ -110,44 +123,6 @@ struct SignMaskMap {
     __device__ void operator()(int64_t i) const { y[i] = (sign > 0 ? z[i] > 0.0f : z[i] < 0.0f) ? x[i] : 0.0f; }
 };
 
-constexpr int kThreads = 256;
-// Enough blocks to fill an H100 several times over; grid-stride loops cover the rest.
-constexpr int64_t kMaxBlocks = 8192;
-
-unsigned blocks_for(int64_t n) {
-    return static_cast<unsigned>(std::clamp<int64_t>((n + kThreads - 1) / kThreads, 1, kMaxBlocks));
-}
-
-// ---------------------------------------------------------------------------------------------
-// Argument checks (shapes are validated when the graph is built; these catch misuse of the API).
-
-[[noreturn]] void fail(const char* kernel, const std::string& what) {
-    throw Error(std::string("CUDA backend: ") + kernel + ": " + what);
-}
-
-void require_cuda(const Tensor& t, const char* kernel, const char* arg) {
-    if (!t.defined()) fail(kernel, std::string(arg) + " is an undefined tensor");
-    if (t.device() != Device::CUDA)
-        fail(kernel, std::string(arg) + " is a " + device_name(t.device()) + " tensor; upload it to the GPU first");
-}
-
-void require_numel(const Tensor& t, int64_t numel, const char* kernel, const char* arg) {
-    if (t.numel() != numel)
-        fail(kernel, std::string(arg) + " has shape " + shape_str(t.shape()) + " (" + std::to_string(t.numel()) +
-                         " elements), expected " + std::to_string(numel) + " elements");
-}
-
-void require_rank(const Tensor& t, size_t rank, const char* kernel, const char* arg) {
-    if (t.rank() != rank)
-        fail(kernel, std::string(arg) + " has shape " + shape_str(t.shape()) + ", expected rank " +
-                         std::to_string(rank));
-}
-
-int blas_dim(int64_t d, const char* kernel) {
-    if (d > INT_MAX) fail(kernel, "dimension " + std::to_string(d) + " is too large for cuBLAS");
-    return static_cast<int>(d);
-}
-
 // ---------------------------------------------------------------------------------------------
 
 class CudaBackend final : public Backend {
@@ -165,19 +140,27 @@ public:
     Tensor upload(const Tensor& host) override;
     Tensor download(const Tensor& tensor) override;
 
-    void conv2d_forward(const Tensor&, const Tensor&, const Tensor*, const ConvGeometry&, Tensor&) override {
-        not_implemented("conv2d_forward");
+    void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
+                        Tensor& y) override {
+        activate();
+        const Tensor dw = param(w);
+        const Tensor dbias = bias ? param(*bias) : Tensor();
+        m_conv->forward(x, dw, bias ? &dbias : nullptr, g, y);
     }
-    void conv2d_backward_data(const Tensor&, const Tensor&, const ConvGeometry&, Tensor&) override {
-        not_implemented("conv2d_backward_data");
+    void conv2d_backward_data(const Tensor& gy, const Tensor& w, const ConvGeometry& g, Tensor& gx) override {
+        activate();
+        m_conv->backward_data(gy, param(w), g, gx);
     }
     void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) override;
     void linear_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx) override;
-    void pool2d_forward(PoolKind, const Tensor&, const PoolGeometry&, Tensor&) override {
-        not_implemented("pool2d_forward");
+    void pool2d_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g, Tensor& y) override {
+        activate();
+        cuda_detail::cuda_pool_forward(kind, x, g, y, m_stream);
     }
-    void pool2d_backward(PoolKind, const Tensor&, const Tensor&, const PoolGeometry&, Tensor&) override {
-        not_implemented("pool2d_backward");
+    void pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& gy, const PoolGeometry& g,
+                         Tensor& gx) override {
+        activate();
+        cuda_detail::cuda_pool_backward(kind, x, gy, g, gx, *m_pool, m_stream);
     }
 
     void fill(Tensor& t, float value) override;
@@ -247,9 +230,11 @@ private:
         cuda_detail::check(cudaGetLastError(), (std::string("launch of ") + kernel + "_kernel").c_str(), __FILE__,
                            __LINE__);
     }
-    [[noreturn]] static void not_implemented(const char* kernel) {
-        throw Error(std::string("CUDA backend: ") + kernel +
-                    " is not implemented yet (conv/pooling need the cuDNN backend)");
+    // A parameter on this device: device tensors as they are, host tensors (an op's weights in the
+    // graph) uploaded once and kept while they live.
+    Tensor param(const Tensor& t) {
+        if (!t.defined()) fail("parameter", "undefined tensor");
+        return m_params.get(t, [this](const Tensor& host) { return upload(host); });
     }
     // Makes this backend's device current (kernels and cuBLAS calls must run on it).
     void activate() const { RELPROP_CUDA_CHECK(cudaSetDevice(m_device)); }
@@ -259,6 +244,11 @@ private:
     std::string m_name;
     cudaStream_t m_stream = nullptr;
     cublasHandle_t m_cublas = nullptr;
+    cudnnHandle_t m_cudnn = nullptr;
+    std::shared_ptr<cuda_detail::DevicePool> m_pool;
+    std::unique_ptr<cuda_detail::Workspace> m_workspace;
+    std::unique_ptr<cuda_detail::CudnnConv> m_conv;
+    cuda_detail::ResidentParams m_params;
 };
 
 CudaBackend::CudaBackend(int device) : m_device(device) {
@@ -277,6 +267,11 @@ CudaBackend::CudaBackend(int device) : m_device(device) {
         // Plain FP32 GEMMs: CUBLAS_DEFAULT_MATH never uses TF32 tensor ops (only
         // CUBLAS_TF32_TENSOR_OP_MATH would), so results agree with the CPU to ~1e-6 relative.
         RELPROP_CUDA_CHECK(cublasSetMathMode(m_cublas, CUBLAS_DEFAULT_MATH));
+        RELPROP_CUDA_CHECK(cudnnCreate(&m_cudnn));
+        RELPROP_CUDA_CHECK(cudnnSetStream(m_cudnn, m_stream));
+        m_pool = std::make_shared<cuda_detail::DevicePool>(m_device);
+        m_workspace = std::make_unique<cuda_detail::Workspace>(m_device);
+        m_conv = std::make_unique<cuda_detail::CudnnConv>(m_cudnn, m_stream, *m_pool, *m_workspace);
     } catch (...) {
         release();
         throw;
@@ -288,45 +283,26 @@ CudaBackend::~CudaBackend() { release(); }
 void CudaBackend::release() noexcept {
     // Errors are ignored: nothing can be done about them here (e.g. at process exit).
     cudaSetDevice(m_device);
+    if (m_stream) cudaStreamSynchronize(m_stream);
+    m_params.clear();
+    m_conv.reset();
+    m_workspace.reset();
+    if (m_pool) m_pool->trim();  // tensors still alive return their blocks to the pool later
+    if (m_cudnn) cudnnDestroy(m_cudnn);
     if (m_cublas) cublasDestroy(m_cublas);
-    if (m_stream) {
-        cudaStreamSynchronize(m_stream);
-        cudaStreamDestroy(m_stream);
-    }
+    if (m_stream) cudaStreamDestroy(m_stream);
+    m_cudnn = nullptr;
     m_cublas = nullptr;
     m_stream = nullptr;
 }
 
-bool CudaBackend::supports(OpType type) const {
-    switch (type) {
-        case OpType::Conv:
-        case OpType::MaxPool:
-        case OpType::AvgPool:
-        case OpType::GlobalAvgPool:
-            return false;  // need cuDNN (not implemented yet)
-        default:
-            return true;
-    }
-}
+bool CudaBackend::supports(OpType) const { return true; }
 
 // ---- memory ----------------------------------------------------------------------------------
 
 Tensor CudaBackend::empty(const Shape& shape) {
-    const int64_t numel = shape_numel(shape);
     activate();
-    float* data = nullptr;
-    // At least one element, so that even an empty tensor is defined().
-    const size_t bytes = static_cast<size_t>(std::max<int64_t>(numel, 1)) * sizeof(float);
-    RELPROP_CUDA_CHECK(cudaMalloc(reinterpret_cast<void**>(&data), bytes));
-    const int device = m_device;
-    return Tensor::adopt(shape, data, Device::CUDA, [device](float* p) {
-        // cudaFree waits for outstanding work on the memory; make the owning device current first.
-        int previous = -1;
-        const bool restore = cudaGetDevice(&previous) == cudaSuccess && previous != device;
-        cudaSetDevice(device);
-        cudaFree(p);
-        if (restore) cudaSetDevice(previous);
-    });
+    return m_pool->allocate(shape);
 }
 
 Tensor CudaBackend::upload(const Tensor& host) {
@@ -426,8 +402,12 @@ void CudaBackend::relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) {
     RELPROP_CUDA_CHECK_LAUNCH("relu_backward_kernel");
 }
 
-void CudaBackend::channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) {
+void CudaBackend::channel_affine(const Tensor& x, const Tensor& scale_in, const Tensor* shift_in, Tensor& y) {
     require_cuda(x, "channel_affine", "x");
+    const Tensor scale = param(scale_in);
+    Tensor shift_device;
+    if (shift_in) shift_device = param(*shift_in);
+    const Tensor* shift = shift_in ? &shift_device : nullptr;
     require_cuda(scale, "channel_affine", "scale");
     require_cuda(y, "channel_affine", "y");
     if (x.rank() < 2) fail("channel_affine", "x has shape " + shape_str(x.shape()) + ", expected [N, C, ...]");
@@ -472,8 +452,12 @@ void CudaBackend::copy_blocks(const Tensor& src, int64_t src_offset, int64_t src
 // cuBLAS is column-major: a row-major [R, C] buffer is the column-major C×R matrix (its transpose)
 // with leading dimension C.
 
-void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) {
+void CudaBackend::linear_forward(const Tensor& x, const Tensor& w_in, const Tensor* bias_in, Tensor& y) {
     require_cuda(x, "linear_forward", "x");
+    const Tensor w = param(w_in);
+    Tensor bias_device;
+    if (bias_in) bias_device = param(*bias_in);
+    const Tensor* bias = bias_in ? &bias_device : nullptr;
     require_cuda(w, "linear_forward", "w");
     require_cuda(y, "linear_forward", "y");
     require_rank(x, 2, "linear_forward", "x");
@@ -500,13 +484,14 @@ void CudaBackend::linear_forward(const Tensor& x, const Tensor& w, const Tensor*
     // and xᵀ = x's buffer (K×N, ld K).
     const float alpha = 1.0f;
     const float beta = bias ? 1.0f : 0.0f;
-    const int bm = blas_dim(m, "linear_forward"), bn = blas_dim(n, "linear_forward"), bk = blas_dim(k, "linear_forward");
+    const int bm = int_dim(m, "linear_forward"), bn = int_dim(n, "linear_forward"), bk = int_dim(k, "linear_forward");
     RELPROP_CUDA_CHECK(cublasSgemm(m_cublas, CUBLAS_OP_T, CUBLAS_OP_N, bm, bn, bk, &alpha, w.data(), bk, x.data(), bk,
                                    &beta, y.data(), bm));
 }
 
-void CudaBackend::linear_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx) {
+void CudaBackend::linear_backward_data(const Tensor& gy, const Tensor& w_in, Tensor& gx) {
     require_cuda(gy, "linear_backward_data", "gy");
+    const Tensor w = param(w_in);
     require_cuda(w, "linear_backward_data", "w");
     require_cuda(gx, "linear_backward_data", "gx");
     require_rank(gy, 2, "linear_backward_data", "gy");
@@ -526,8 +511,8 @@ void CudaBackend::linear_backward_data(const Tensor& gy, const Tensor& w, Tensor
     // Column-major: gxᵀ [K×N, ld K] = wᵀ [K×M] (w's buffer, ld K) · gyᵀ [M×N] (gy's buffer, ld M).
     const float alpha = 1.0f;
     const float beta = 0.0f;
-    const int bm = blas_dim(m, "linear_backward_data"), bn = blas_dim(n, "linear_backward_data"),
-              bk = blas_dim(k, "linear_backward_data");
+    const int bm = int_dim(m, "linear_backward_data"), bn = int_dim(n, "linear_backward_data"),
+              bk = int_dim(k, "linear_backward_data");
     RELPROP_CUDA_CHECK(cublasSgemm(m_cublas, CUBLAS_OP_N, CUBLAS_OP_N, bk, bn, bm, &alpha, w.data(), bk, gy.data(), bm,
                                    &beta, gx.data(), bk));
 }

@@ -4,88 +4,31 @@
 
 #include <cuda_runtime.h>
 
-#include <algorithm>
-#include <cmath>
-#include <cstdint>
-#include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
 #include "engine/error.h"
+#include "tests/cuda/cuda_test_util.h"
 
 using namespace relprop;
+using namespace relprop::cuda_test;
 
 namespace {
-
-Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> values(static_cast<size_t>(shape_numel(shape)));
-    for (float& v : values) v = dist(rng);
-    return Tensor(shape, values);
-}
-
-struct Backends {
-    std::unique_ptr<Backend> cpu = make_backend("cpu");
-    std::unique_ptr<Backend> gpu = make_backend("cuda");
-};
-
-// max |expected - actual| / max |expected| (absolute when expected is all zero).
-double relative_error(const Tensor& expected, const Tensor& actual) {
-    double diff = 0.0, scale = 0.0;
-    for (int64_t i = 0; i < expected.numel(); ++i) {
-        diff = std::max(diff, std::abs(static_cast<double>(expected[i]) - actual[i]));
-        scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
-    }
-    return scale > 0.0 ? diff / scale : diff;
-}
-
-// `actual` is a CUDA tensor; it is downloaded and compared with the CPU tensor `expected`.
-void check_close(Backend& gpu, const Tensor& expected, const Tensor& actual, double tolerance) {
-    REQUIRE(actual.device() == Device::CUDA);
-    Tensor host = gpu.download(actual);
-    REQUIRE(host.shape() == expected.shape());
-    const double err = relative_error(expected, host);
-    INFO("relative error " << err << " (tolerance " << tolerance << ") for shape " << shape_str(expected.shape()));
-    CHECK(err <= tolerance);
-}
-
-void check_equal(Backend& gpu, const Tensor& expected, const Tensor& actual) {
-    Tensor host = gpu.download(actual);
-    REQUIRE(host.shape() == expected.shape());
-    int64_t mismatches = 0;
-    for (int64_t i = 0; i < expected.numel(); ++i) mismatches += expected[i] != host[i];
-    INFO(mismatches << " of " << expected.numel() << " elements differ for shape " << shape_str(expected.shape()));
-    CHECK(mismatches == 0);
-}
-
-// Elementwise kernels: fused multiply-add or not, results round the same to within this.
-constexpr double kElementwiseTolerance = 1e-6;
 // GEMM: different summation orders in FP32.
-constexpr double kLinearTolerance = 1e-4;
-
+constexpr double kLinearTolerance = kTolerance;
 }  // namespace
 
-TEST_CASE("cuda backend: identity, support and unimplemented kernels") {
+TEST_CASE("cuda backend: identity and support of every op") {
     Backends b;
     CHECK(b.gpu->device() == Device::CUDA);
     CHECK(b.gpu->name().rfind("cuda:0 (", 0) == 0);
-    for (OpType type : {OpType::Conv, OpType::MaxPool, OpType::AvgPool, OpType::GlobalAvgPool})
-        CHECK_FALSE(b.gpu->supports(type));
-    for (OpType type : {OpType::Linear, OpType::BatchNorm, OpType::Add, OpType::Concat, OpType::Relu,
-                        OpType::Flatten, OpType::Reshape, OpType::Identity})
-        CHECK(b.gpu->supports(type));
-
-    Tensor x = b.gpu->zeros({1, 1, 4, 4});
-    Tensor w = b.gpu->zeros({1, 1, 3, 3});
-    Tensor y = b.gpu->empty({1, 1, 2, 2});
-    CHECK_THROWS_AS(b.gpu->conv2d_forward(x, w, nullptr, ConvGeometry{}, y), Error);
-    PoolGeometry pool;
-    pool.kernel = {3, 3};
-    CHECK_THROWS_AS(b.gpu->pool2d_forward(PoolKind::Max, x, pool, y), Error);
+#define RELPROP_OP(id, name, onnx) CHECK(b.gpu->supports(OpType::id));
+#include "engine/ops.def"
+#undef RELPROP_OP
+    // make_backend("auto") picks the GPU when one is usable.
+    CHECK(make_backend("auto")->device() == Device::CUDA);
 }
 
 TEST_CASE("cuda backend: invalid devices throw relprop::Error") {
@@ -272,16 +215,16 @@ TEST_CASE("cuda backend: allocations are freed") {
         Tensor warm = b.gpu->zeros({1024});
         b.gpu->download(warm);
     }
-    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-    size_t free_before = 0, free_after = 0, total = 0;
-    REQUIRE(cudaMemGetInfo(&free_before, &total) == cudaSuccess);
+    {
+        Tensor first = b.gpu->empty({16, 1024, 1024});  // the pool keeps this block once it is freed
+        b.gpu->fill(first, 0.0f);
+    }
+    const double before = device_used_mib();
     for (int i = 0; i < 100; ++i) {
-        Tensor t = b.gpu->empty({16, 1024, 1024});  // 64 MiB
+        Tensor t = b.gpu->empty({16, 1024, 1024});  // 64 MiB: reuses the pooled block
         b.gpu->fill(t, static_cast<float>(i));
     }
-    REQUIRE(cudaDeviceSynchronize() == cudaSuccess);
-    REQUIRE(cudaMemGetInfo(&free_after, &total) == cudaSuccess);
-    const double grown_mib = (static_cast<double>(free_before) - static_cast<double>(free_after)) / (1024.0 * 1024.0);
+    const double grown_mib = device_used_mib() - before;
     INFO("device memory in use grew by " << grown_mib << " MiB over 100 allocate/free cycles");
     CHECK(grown_mib <= 4.0);
 }

@@ -1,0 +1,105 @@
+// Device memory of one CUDA backend (CUDA-only header):
+// - DevicePool: cudaMalloc'd blocks reused by (rounded) size. cudaFree synchronizes the whole device,
+//   so freeing every intermediate tensor would serialize host and GPU; the pool keeps freed blocks
+//   and hands them out again. All of a backend's work runs on its one stream, so a block freed on the
+//   host while queued kernels still read it can be reused at once: later work on the stream runs
+//   after those kernels. (A tensor must therefore be used only on the backend that made it.)
+// - Workspace: the one cuDNN scratch buffer, grown when an algorithm needs more.
+// - ResidentParams: device copies of host parameter tensors (an op's weights live on the host in the
+//   graph), uploaded once per tensor and kept while the host tensor lives.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <list>
+#include <map>
+#include <memory>
+#include <mutex>
+
+#include "engine/tensor.h"
+
+namespace relprop::cuda_detail {
+
+class DevicePool : public std::enable_shared_from_this<DevicePool> {
+public:
+    explicit DevicePool(int device) : m_device(device) {}
+    ~DevicePool();
+    DevicePool(const DevicePool&) = delete;
+    DevicePool& operator=(const DevicePool&) = delete;
+
+    // An uninitialized device tensor; its memory returns to this pool when the last copy is gone.
+    Tensor allocate(const Shape& shape);
+    // Frees every cached (unused) block.
+    void trim();
+    // Bytes held in cached blocks and in blocks in use.
+    size_t cached_bytes() const;
+    size_t in_use_bytes() const;
+
+private:
+    void* take(size_t bytes);
+    void give(void* p, size_t bytes) noexcept;
+
+    int m_device;
+    mutable std::mutex m_mutex;
+    std::multimap<size_t, void*> m_free;
+    size_t m_cached = 0, m_in_use = 0;
+};
+
+class Workspace {
+public:
+    explicit Workspace(int device) : m_device(device) {}
+    ~Workspace();
+    Workspace(const Workspace&) = delete;
+    Workspace& operator=(const Workspace&) = delete;
+
+    // At least `bytes` of scratch memory (null for 0). Growing waits for `stream` before freeing the
+    // old buffer, which queued work may still use.
+    void* get(size_t bytes, cudaStream_t stream);
+    size_t size() const { return m_bytes; }
+
+private:
+    int m_device;
+    void* m_data = nullptr;
+    size_t m_bytes = 0;
+};
+
+class ResidentParams {
+public:
+    // `t` itself if it is a CUDA tensor; else its device copy (made by `upload` the first time and
+    // kept while the host tensor's storage lives; wrapped host memory is uploaded every time).
+    template <class Upload>
+    Tensor get(const Tensor& t, Upload upload) {
+        if (t.device() == Device::CUDA) return t;
+        const std::weak_ptr<const float> token = t.storage_token();
+        if (token.expired()) return upload(t);
+        std::lock_guard<std::mutex> lock(m_mutex);
+        for (auto it = m_entries.begin(); it != m_entries.end();) {  // drop copies of freed tensors
+            if (it->token.expired())
+                it = m_entries.erase(it);
+            else
+                ++it;
+        }
+        for (const Entry& e : m_entries)
+            if (e.host == t.data() && e.device.shape() == t.shape() && !e.token.owner_before(token) &&
+                !token.owner_before(e.token))
+                return e.device;
+        m_entries.push_back({token, t.data(), upload(t)});
+        return m_entries.back().device;
+    }
+    void clear() {
+        std::lock_guard<std::mutex> lock(m_mutex);
+        m_entries.clear();
+    }
+
+private:
+    struct Entry {
+        std::weak_ptr<const float> token;
+        const float* host;
+        Tensor device;
+    };
+    std::mutex m_mutex;
+    std::list<Entry> m_entries;
+};
+
+}  // namespace relprop::cuda_detail

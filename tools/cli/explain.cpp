@@ -55,6 +55,7 @@ struct Run {
     Tensor logits;     // [N, classes]
     Tensor relevance;  // shaped like batch.data
     std::vector<int64_t> targets;
+    std::string backend;  // the backend that ran (what --device auto chose)
     double t_load = 0, t_forward = 0, t_reverse = 0;
     std::vector<NodeRelevance> report;  // check only, summed over the batch
 };
@@ -79,6 +80,7 @@ Run run(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo
     Session session = open_model(mo);
     const Graph& graph = *session.graph;
     Run r;
+    r.backend = session.backend->name();
     r.batch = load_inputs(io, graph.input_shapes()[0]);
     const int64_t n = r.batch.data.dim(0);
     std::vector<int64_t> targets = parse_targets(eo.target);
@@ -187,7 +189,8 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
     const int64_t n = r.logits.dim(0), classes = r.logits.numel() / n;
     if (oo.json) {
         std::string s = "{\n  \"model\": " + json_string(mo.model) + ",\n  \"device\": " + json_string(mo.device) +
-                        ",\n  \"method\": " + json_string(eo.method) + ",\n  \"composite\": " +
+                        ",\n  \"backend\": " + json_string(r.backend) + ",\n  \"method\": " + json_string(eo.method) +
+                        ",\n  \"composite\": " +
                         json_string(eo.method == "lrp" ? mo.composite : "") + ",\n  \"canonize\": " +
                         json_string(mo.canonize) + ",\n  \"samples\": [\n";
         for (int64_t i = 0; i < n; ++i) {

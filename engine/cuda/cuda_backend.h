@@ -1,4 +1,4 @@
-// The CUDA backend (cudart + cuBLAS; cuDNN for conv/pooling later). Compiled only when
+// The CUDA backend (cudart, cuBLAS, cuDNN; engine/cuda/*.cu). Compiled only when
 // RELPROP_WITH_CUDA is defined; this header pulls in no CUDA headers.
 #pragma once
 

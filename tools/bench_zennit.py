@@ -1,10 +1,13 @@
 #!/usr/bin/env python3
-"""Benchmark worker: times zennit (0.5.1, Debian torch 1.13, CPU, float32) on a full torchvision model.
+"""Benchmark worker: times zennit (float32) on a full torchvision model, on the CPU (zennit 0.5.1 with Debian's
+torch 1.13) or with --device cuda on a GPU (a CUDA build of torch >= 2.1 with zennit 1.0.0, e.g.
+`pip install torch torchvision zennit==1.0.0 onnx`; TF32 is switched off, as relprop's CUDA backend never uses it,
+and cuDNN's autotuner is on, zennit's best case).
 
 A C++ benchmark driver starts it as a subprocess and talks to it over stdin/stdout, one line per message:
 
     /work/venv-fixtures/bin/python tools/bench_zennit.py --model resnet18 --dir tests/fixtures/full \\
-        --batch 8 --method epsilon-plus [--threads 2]
+        --batch 8 --method epsilon-plus [--threads 2] [--device cpu|cuda|cuda:N]
 
   METHOD: forward, gradient, epsilon-plus, epsilon-plus-flat, epsilon-gamma-box, epsilon-alpha2-beta1,
           epsilon-alpha2-beta1-flat
@@ -12,7 +15,8 @@ A C++ benchmark driver starts it as a subprocess and talks to it over stdin/stdo
             seeded procedure as its --full export), checks it against DIR/MODEL.output.npy on DIR/MODEL.input.npy,
             sets up the method (for LRP: composite + canonizers registered ONCE, one attributor context kept open
             for all runs), does 2 warm-up runs, then prints   ready
-  driver -> `run`          worker -> `time <seconds>`      (time.perf_counter around the whole run)
+  driver -> `run`          worker -> `time <seconds>`      (time.perf_counter around the whole run; on a GPU
+                                                             it ends with torch.cuda.synchronize())
   driver -> `quit` or EOF  worker -> `peak_rss_kb <ru_maxrss of this process>`, exit 0
   on any failure           worker -> `error <one-line message>`, exit 1
 
@@ -104,16 +108,30 @@ def main():
     ap.add_argument("--batch", type=int, required=True)
     ap.add_argument("--method", required=True, choices=METHODS)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--device", default="cpu")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
+    device = torch.device(args.device)
+    gpu = device.type == "cuda"
+    if gpu:
+        torch.backends.cuda.matmul.allow_tf32 = False
+        torch.backends.cudnn.allow_tf32 = False
+        torch.backends.cudnn.benchmark = True
+        global MEAN, STD  # the ZBox bounds must live where the input does
+        MEAN, STD = MEAN.to(device), STD.to(device)
+
+    def sync():
+        if gpu:
+            torch.cuda.synchronize(device)
 
     model, _ = mof.build_full(args.model)
     model.requires_grad_(False)
+    model.to(device)
     x1 = np.load(os.path.join(args.dir, args.model + ".input.npy"))
     ref = np.load(os.path.join(args.dir, args.model + ".output.npy")).astype(np.float64)
     with torch.no_grad():
-        check(f"{args.model} rebuilt from the seed", model(torch.from_numpy(x1)).numpy(), ref)
-    x = torch.from_numpy(np.repeat(x1, args.batch, axis=0))
+        check(f"{args.model} rebuilt from the seed", model(torch.from_numpy(x1).to(device)).cpu().numpy(), ref)
+    x = torch.from_numpy(np.repeat(x1, args.batch, axis=0)).to(device)
 
     if args.method == "forward":
         def run():
@@ -139,7 +157,8 @@ def main():
 
     for _ in range(2):
         out = run()
-    check(f"{args.method} warm-up output", out.detach().numpy(), np.repeat(ref, args.batch, axis=0))
+    sync()
+    check(f"{args.method} warm-up output", out.detach().cpu().numpy(), np.repeat(ref, args.batch, axis=0))
     print("ready", flush=True)
 
     while True:
@@ -148,6 +167,7 @@ def main():
         if cmd == "run":
             t0 = time.perf_counter()
             run()
+            sync()
             print(f"time {time.perf_counter() - t0:.9f}", flush=True)
         elif cmd == "quit" or not line:
             print(f"peak_rss_kb {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}", flush=True)

@@ -3,6 +3,8 @@
 // configuration in a fresh worker process. With --vs-zennit, zennit (tools/bench_zennit.py) runs the
 // same model, input and composite in the same invocation, runs alternating with relprop's, and the
 // table shows both side by side. Writes a Markdown table and a JSON file.
+// --device cuda runs relprop on the CUDA backend and zennit on torch's CUDA device (TF32 off on both);
+// its defaults are the issue's GPU set: resnet50, vgg16, densenet121 at batch 1, 16 and 64.
 #include <CLI/CLI.hpp>
 #include <algorithm>
 #include <climits>
@@ -77,6 +79,7 @@ int main(int argc, char** argv) {
                                              "epsilon-alpha2-beta1,epsilon-alpha2-beta1-flat",
                                    python = "python3", zennit_script = "tools/bench_zennit.py", out_json = "bench.json",
                                    out_md = "bench.md";
+    std::string device = "cpu";
     int batch = 1, runs = 5;
     app.add_flag("--worker", worker, "internal: run one configuration as a worker process");
     app.add_option("--model", model, "internal (worker)");
@@ -86,6 +89,7 @@ int main(int argc, char** argv) {
     app.add_option("--models", models, "comma-separated model names");
     app.add_option("--batches", batches, "comma-separated batch sizes");
     app.add_option("--methods", methods, "forward, gradient and/or composites, comma-separated");
+    app.add_option("--device", device, "cpu, cuda or cuda:N: relprop's backend and zennit's torch device (default cpu)");
     app.add_option("--runs", runs, "timed runs per configuration (after 2 warm-up runs)")->check(CLI::Range(1, 1000));
     app.add_flag("--vs-zennit", vs_zennit, "also run zennit (Python), alternating runs");
     app.add_option("--python", python, "the Python interpreter with torch and zennit (default python3)");
@@ -93,12 +97,17 @@ int main(int argc, char** argv) {
     app.add_option("--json", out_json, "write the results as JSON here (default bench.json)");
     app.add_option("--markdown", out_md, "write the Markdown table here (default bench.md)");
     CLI11_PARSE(app, argc, argv);
-    if (worker) return relprop_worker(model, dir, batch, method);
+    if (worker) return relprop_worker(model, dir, batch, method, device);
+    if (device != "cpu") {  // the GPU benchmark's defaults
+        if (!app.count("--models")) models = "resnet50,vgg16,densenet121";
+        if (!app.count("--batches")) batches = "1,16,64";
+    }
 
     try {
         const std::string self = self_path();
         std::vector<Row> rows;
-        std::string md = "| model | batch | method | relprop median s (min–max) | img/s | peak RSS MB |";
+        std::string md = device == "cpu" ? "" : "device: " + device + " (relprop and zennit)\n\n";
+        md += "| model | batch | method | relprop median s (min–max) | img/s | peak RSS MB |";
         if (vs_zennit) md += " zennit median s (min–max) | zennit peak RSS MB | speed-up |";
         md += "\n|---|---|---|---|---|---|" + std::string(vs_zennit ? "---|---|---|" : "") + "\n";
         std::fputs(md.c_str(), stdout);
@@ -106,11 +115,13 @@ int main(int argc, char** argv) {
             for (const std::string& b : split(batches))
                 for (const std::string& meth : split(methods)) {
                     Row row{m, meth, std::stoi(b), {}, {}, {}};
-                    Worker ours({self, "--worker", "--model", m, "--dir", dir, "--batch", b, "--method", meth});
+                    Worker ours({self, "--worker", "--model", m, "--dir", dir, "--batch", b, "--method", meth,
+                                 "--device", device});
                     std::unique_ptr<Worker> theirs;
                     if (vs_zennit)
                         theirs = std::make_unique<Worker>(std::vector<std::string>{
-                            python, zennit_script, "--model", m, "--dir", dir, "--batch", b, "--method", meth});
+                            python, zennit_script, "--model", m, "--dir", dir, "--batch", b, "--method", meth,
+                            "--device", device});
                     ours.wait_ready();
                     try {
                         if (theirs) theirs->wait_ready();
@@ -160,8 +171,8 @@ int main(int argc, char** argv) {
                 return "{\"median_s\": " + fmt("%.6f", s.median) + ", \"min_s\": " + fmt("%.6f", s.min) +
                        ", \"max_s\": " + fmt("%.6f", s.max) + ", \"peak_rss_kb\": " + std::to_string(s.rss_kb) + "}";
             };
-            js << "  {\"model\": \"" << r.model << "\", \"batch\": " << r.batch << ", \"method\": \"" << r.method
-               << "\", \"runs\": " << runs << ", \"relprop\": " << stats(r.relprop);
+            js << "  {\"model\": \"" << r.model << "\", \"device\": \"" << device << "\", \"batch\": " << r.batch
+               << ", \"method\": \"" << r.method << "\", \"runs\": " << runs << ", \"relprop\": " << stats(r.relprop);
             if (r.zennit.ok) js << ", \"zennit\": " << stats(r.zennit);
             js << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
         }

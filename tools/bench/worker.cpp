@@ -86,21 +86,26 @@ long Worker::quit() {
 
 namespace {
 
-Tensor repeat_batch(const Tensor& one, int batch) {
-    Shape s = one.shape();
+// The first sample of `input`, repeated `batch` times.
+Tensor repeat_batch(const Tensor& input, int batch) {
+    if (input.rank() < 1 || input.dim(0) < 1) throw Error("the input " + shape_str(input.shape()) + " has no sample");
+    const int64_t per = input.numel() / input.dim(0);
+    Shape s = input.shape();
     s[0] = batch;
     Tensor t(s);
-    for (int b = 0; b < batch; ++b) std::memcpy(t.data() + b * one.numel(), one.data(), sizeof(float) * one.numel());
+    for (int b = 0; b < batch; ++b) std::memcpy(t.data() + b * per, input.data(), sizeof(float) * per);
     return t;
 }
 
 }  // namespace
 
-int relprop_worker(const std::string& model, const std::string& dir, int batch, const std::string& method) {
+int relprop_worker(const std::string& model, const std::string& dir, int batch, const std::string& method,
+                   const std::string& device) {
     try {
         const OnnxModel m = load_onnx(dir + "/" + model + ".onnx");
         auto graph = std::make_shared<const Graph>(canonize(m.graph, "auto").graph);
-        auto backend = make_backend("cpu");
+        // One run ends with the output and relevance downloaded: on a GPU the time includes all its work.
+        auto backend = make_backend(device);
         const Tensor x = repeat_batch(read_npy(dir + "/" + model + ".input.npy"), batch);
         Explainer explainer(graph, *backend);
         std::unique_ptr<Plan> plan;

@@ -33,7 +33,8 @@ private:
     FILE* m_from = nullptr;
 };
 
-// The worker side of the protocol for relprop.
-int relprop_worker(const std::string& model, const std::string& dir, int batch, const std::string& method);
+// The worker side of the protocol for relprop, on `device` ("cpu", "cuda", "cuda:N"; make_backend's names).
+int relprop_worker(const std::string& model, const std::string& dir, int batch, const std::string& method,
+                   const std::string& device = "cpu");
 
 }  // namespace relprop::bench

@@ -33,26 +33,67 @@ Tensor one_hot(const Shape& output_shape, const std::vector<int64_t>& targets) {
     return t;
 }
 
-Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets) {
+void require_single_io(const Graph& graph, const std::string& what) {
+    if (graph.inputs().size() != 1 || graph.outputs().size() != 1)
+        throw Error(what + " needs a graph with one input and one output (this one has " +
+                    std::to_string(graph.inputs().size()) + " and " + std::to_string(graph.outputs().size()) + ")");
+}
+
+Tensor host_copy(const Executor& executor, const Tensor& t) {
+    return t.device() == Device::CPU ? t : executor.backend().download(t);
+}
+
+Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets,
+                     const Propagator& propagate) {
     Backend& backend = executor.backend();
     const Graph& graph = executor.graph();
-    if (graph.inputs().size() != 1 || graph.outputs().size() != 1)
-        throw Error("gradient attribution needs a graph with one input and one output");
+    require_single_io(graph, "gradient attribution");
     const Activations acts = executor.forward({input});
     Attribution result;
     result.output = backend.download(acts.output());
     result.targets = resolve_targets(result.output, targets);
     const std::vector<Tensor> signal =
-        executor.reverse(acts, {{graph.outputs()[0], one_hot(result.output.shape(), result.targets)}});
+        executor.reverse(acts, {{graph.outputs()[0], one_hot(result.output.shape(), result.targets)}}, propagate);
     const Tensor& at_input = signal[graph.inputs()[0]];
     // The output may not depend on the input at all: then the gradient is zero.
     result.attribution = at_input.defined() ? backend.download(at_input) : Tensor(input.shape());
     return result;
 }
 
-Attribution gradient_x_input(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets) {
-    Attribution result = gradient(executor, input, targets);
-    const Tensor host_input = input.device() == Device::CPU ? input : executor.backend().download(input);
+int64_t copies_per_pass(const Graph& graph, int64_t n, int64_t max_batch) {
+    const Shape& declared = graph.input_shapes().at(0);
+    const bool free_batch = !declared.empty() && declared[0] < 0;
+    return free_batch ? std::max<int64_t>(1, max_batch / std::max<int64_t>(n, 1)) : 1;
+}
+
+Tensor sum_of_gradients(const Executor& executor, const Shape& shape, int count,
+                        const std::function<void(int, float*)>& make_point, const std::vector<int64_t>& targets,
+                        const Propagator& propagate, int64_t max_batch) {
+    if (max_batch < 1) throw Error("max_batch must be >= 1 (got " + std::to_string(max_batch) + ")");
+    const int64_t n = shape.at(0), numel = shape_numel(shape);
+    const int64_t group = copies_per_pass(executor.graph(), n, max_batch);
+    Tensor sum(shape);
+    for (int first = 0; first < count; first += static_cast<int>(group)) {
+        const int copies = static_cast<int>(std::min<int64_t>(group, count - first));
+        Shape stacked = shape;
+        stacked[0] = n * copies;
+        Tensor points(stacked);
+        std::vector<int64_t> stacked_targets;
+        for (int c = 0; c < copies; ++c) {
+            make_point(first + c, points.data() + c * numel);
+            stacked_targets.insert(stacked_targets.end(), targets.begin(), targets.end());
+        }
+        const Attribution g = gradient(executor, points, stacked_targets, propagate);
+        for (int c = 0; c < copies; ++c)
+            for (int64_t i = 0; i < numel; ++i) sum[i] += g.attribution[c * numel + i];
+    }
+    return sum;
+}
+
+Attribution gradient_x_input(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets,
+                             const Propagator& propagate) {
+    Attribution result = gradient(executor, input, targets, propagate);
+    const Tensor host_input = host_copy(executor, input);
     for (int64_t i = 0; i < host_input.numel(); ++i) result.attribution[i] *= host_input[i];
     return result;
 }

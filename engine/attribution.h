@@ -1,8 +1,15 @@
 // Gradient attributors on top of the executor: the plain gradient of one output unit per sample
-// (one-hot at the target) with respect to the input, and gradient × input.
+// (one-hot at the target) with respect to the input, and gradient × input. SmoothGrad, Integrated
+// Gradients (engine/smoothgrad.h, engine/integrated_gradients.h) average these; Occlusion
+// (engine/occlusion.h) uses forward passes only.
+//
+// `propagate` replaces the gradient of every node (an LRP plan's propagator: rules/plan.h); empty = the
+// plain gradient.
 #pragma once
 
 #include <cstdint>
+#include <functional>
+#include <string>
 #include <vector>
 
 #include "engine/executor.h"
@@ -20,7 +27,27 @@ std::vector<int64_t> resolve_targets(const Tensor& output, const std::vector<int
 // A host tensor shaped like `output`, 1 at each sample's target and 0 elsewhere.
 Tensor one_hot(const Shape& output_shape, const std::vector<int64_t>& targets);
 
-Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {});
-Attribution gradient_x_input(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {});
+/// The gradient of each sample's target output with respect to the input.
+Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {},
+                     const Propagator& propagate = {});
+/// gradient(...) × input, element by element.
+Attribution gradient_x_input(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {},
+                             const Propagator& propagate = {});
+
+/// How many copies of an [n, ...] input one forward pass may stack along the batch: up to
+/// max_batch / n when the graph's batch dimension is free (-1), else 1.
+int64_t copies_per_pass(const Graph& graph, int64_t n, int64_t max_batch);
+
+/// Σ_k of the gradient (or `propagate`'s modified gradient) of each sample's target at the points
+/// k = 0 … count−1, which `make_point(k, dst)` writes (shaped like `shape`, [n, ...], on the host). Points
+/// are made in order and stacked `copies_per_pass` at a time into one pass.
+Tensor sum_of_gradients(const Executor& executor, const Shape& shape, int count,
+                        const std::function<void(int, float*)>& make_point, const std::vector<int64_t>& targets,
+                        const Propagator& propagate, int64_t max_batch);
+
+/// A host copy of `t` (itself if it is on the CPU already).
+Tensor host_copy(const Executor& executor, const Tensor& t);
+/// Throws relprop::Error unless the graph has exactly one input and one output; `what` names the method.
+void require_single_io(const Graph& graph, const std::string& what);
 
 }  // namespace relprop

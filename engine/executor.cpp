@@ -1,5 +1,7 @@
 #include "engine/executor.h"
 
+#include <new>
+
 #include "engine/error.h"
 
 namespace relprop {
@@ -28,6 +30,9 @@ Activations Executor::forward(const std::vector<Tensor>& inputs) const {
             acts.values[node.output] = node.op->forward(m_backend, in);
         } catch (const Error& e) {
             throw Error(m_graph.node_label(static_cast<int>(n)) + ", forward: " + e.what());
+        } catch (const std::bad_alloc&) {
+            throw Error(m_graph.node_label(static_cast<int>(n)) + ", forward: out of memory (output " +
+                        shape_str(shapes[node.output]) + "); use a smaller batch");
         }
         if (acts.values[node.output].shape() != shapes[node.output])
             throw Error(m_graph.node_label(static_cast<int>(n)) + " produced shape " +
@@ -69,6 +74,8 @@ std::vector<Tensor> Executor::reverse(const Activations& acts, const std::vector
                              : node.op->backward(m_backend, in, acts.values[node.output], signal[node.output]);
         } catch (const Error& e) {
             throw Error(m_graph.node_label(n) + ", reverse: " + e.what());
+        } catch (const std::bad_alloc&) {
+            throw Error(m_graph.node_label(n) + ", reverse: out of memory; use a smaller batch");
         }
         if (back.size() != node.inputs.size())
             throw Error(m_graph.node_label(n) + ", reverse: returned " + std::to_string(back.size()) +

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <limits>
+#include <new>
 #include <sstream>
 
 #include "engine/error.h"
@@ -32,7 +33,14 @@ int64_t shape_numel(const Shape& shape) {
 }
 
 Tensor::Tensor(Shape shape) : m_shape(std::move(shape)), m_numel(shape_numel(m_shape)) {
-    m_storage = std::shared_ptr<float>(new float[std::max<int64_t>(m_numel, 1)](), std::default_delete<float[]>());
+    const int64_t n = std::max<int64_t>(m_numel, 1);
+    try {
+        if (static_cast<uint64_t>(n) > std::numeric_limits<size_t>::max() / sizeof(float)) throw std::bad_alloc();
+        m_storage = std::shared_ptr<float>(new float[static_cast<size_t>(n)](), std::default_delete<float[]>());
+    } catch (const std::bad_alloc&) {  // bad_array_new_length too
+        throw Error("out of memory: a tensor of shape " + shape_str(m_shape) + " needs " +
+                    std::to_string(n / (int64_t{1} << 18)) + " MiB");
+    }
     m_data = m_storage.get();
 }
 

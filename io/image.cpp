@@ -3,13 +3,17 @@
 #include <stb_image.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <iterator>
+#include <memory>
 #include <system_error>
 
 #include "engine/error.h"
+#include "io/image_guard.h"
 
 namespace relprop {
 
@@ -118,11 +122,10 @@ void check_mean_std(const Preprocess& p, int64_t channels) {
     if (!(p.scale > 0.0f) || !std::isfinite(p.scale)) throw Error("preprocess: scale must be finite and positive");
 }
 
-// Width and height from a PNG's IHDR chunk; {0, 0} when the file does not start like a PNG.
-std::pair<int64_t, int64_t> png_header_size(const std::string& path) {
-    std::ifstream f(path, std::ios::binary);
-    unsigned char b[24] = {};
-    if (!f.read(reinterpret_cast<char*>(b), sizeof b)) return {0, 0};
+// Width and height from a PNG's IHDR chunk; {0, 0} when the bytes do not start like a PNG.
+std::pair<int64_t, int64_t> png_header_size(const std::string& bytes) {
+    if (bytes.size() < 24) return {0, 0};
+    const auto* b = reinterpret_cast<const unsigned char*>(bytes.data());
     static const unsigned char sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
     if (std::memcmp(b, sig, 8) != 0 || std::memcmp(b + 12, "IHDR", 4) != 0) return {0, 0};
     auto be32 = [&](int at) {
@@ -131,7 +134,58 @@ std::pair<int64_t, int64_t> png_header_size(const std::string& path) {
     return {be32(16), be32(20)};
 }
 
+// The formats relprop reads, by their first bytes. stb_image also decodes GIF, TGA, PSD, PIC, PNM and
+// HDR, but those decoders have the most known memory-safety bugs; they are refused before stb sees them.
+bool is_png_jpeg_bmp(const std::string& bytes) {
+    static const char png[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
+    if (bytes.size() >= 8 && std::memcmp(bytes.data(), png, 8) == 0) return true;
+    if (bytes.size() >= 3 && static_cast<unsigned char>(bytes[0]) == 0xff && static_cast<unsigned char>(bytes[1]) == 0xd8 &&
+        static_cast<unsigned char>(bytes[2]) == 0xff)
+        return true;
+    return bytes.size() >= 2 && bytes[0] == 'B' && bytes[1] == 'M';
+}
+
 }  // namespace
+
+Image decode_image(const std::string& bytes, const std::string& source, int64_t max_pixels) {
+    if (bytes.empty()) throw Error(source + ": the file is empty, not an image");
+    if (!is_png_jpeg_bmp(bytes))
+        throw Error(source + ": not a readable image (not a PNG, JPEG or BMP file; relprop reads only these)");
+    if (bytes.size() > static_cast<size_t>(INT_MAX))
+        throw Error(source + ": " + std::to_string(bytes.size()) + " bytes, more than the 2 GiB an image file may have");
+    check_jpeg_segments(bytes, source);
+    const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
+    const int len = static_cast<int>(bytes.size());
+    auto too_large = [&](int64_t w, int64_t h) {
+        return Error(source + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " pixels, more than the " +
+                     std::to_string(max_pixels) + " allowed");
+    };
+    int w = 0, h = 0, comp = 0;
+    if (!stbi_info_from_memory(data, len, &w, &h, &comp)) {
+        const std::string reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown";
+        // stbi_info tries every format, so for a PNG whose header stb refuses as too large the reason
+        // left is the last format's ("unknown image type"); name the size when the PNG header claims
+        // more than max_pixels.
+        const auto [pw, ph] = png_header_size(bytes);
+        if (pw > 0 && ph > 0 && pw > max_pixels / ph) throw too_large(pw, ph);  // no overflow: each < 2^32
+        throw Error(source + ": not a readable image (stb: " + reason + ")");
+    }
+    if (w <= 0 || h <= 0 || int64_t(w) * int64_t(h) > max_pixels) throw too_large(w, h);
+
+    unsigned char* pixels = stbi_load_from_memory(data, len, &w, &h, &comp, 0);
+    if (pixels == nullptr)
+        throw Error(source + ": not a readable image (stb: " +
+                    std::string(stbi_failure_reason() ? stbi_failure_reason() : "unknown") + ")");
+    std::unique_ptr<unsigned char, void (*)(void*)> owned(pixels, stbi_image_free);
+    if (comp < 1 || comp > 4) throw Error(source + ": unsupported channel count " + std::to_string(comp));
+    if (w <= 0 || h <= 0 || int64_t(w) * int64_t(h) > max_pixels) throw too_large(w, h);
+    Image img;
+    img.width = w;
+    img.height = h;
+    img.channels = comp;
+    img.pixels.assign(pixels, pixels + size_t(w) * size_t(h) * size_t(comp));
+    return img;
+}
 
 Image load_image(const std::string& path, int64_t max_pixels) {
     std::error_code ec;
@@ -139,34 +193,11 @@ Image load_image(const std::string& path, int64_t max_pixels) {
     if (ec || !fs::exists(st)) throw Error(path + ": no such file");
     if (fs::is_directory(st)) throw Error(path + ": is a directory, not an image file");
     if (!fs::is_regular_file(st)) throw Error(path + ": not a regular file");
-
-    auto too_large = [&](int64_t w, int64_t h) {
-        return Error(path + ": image is " + std::to_string(w) + "x" + std::to_string(h) + " pixels, more than the " +
-                     std::to_string(max_pixels) + " allowed");
-    };
-    int w = 0, h = 0, comp = 0;
-    if (!stbi_info(path.c_str(), &w, &h, &comp)) {
-        const std::string reason = stbi_failure_reason() ? stbi_failure_reason() : "unknown";
-        // stbi_info tries every format, so for a PNG whose header stb refuses as too large the reason
-        // left is the last format's ("unknown image type"); name the size when the PNG header claims
-        // more than max_pixels.
-        const auto [pw, ph] = png_header_size(path);
-        if (pw > 0 && ph > 0 && pw * ph > max_pixels) throw too_large(pw, ph);
-        throw Error(path + ": not a readable image (stb: " + reason + ")");
-    }
-    if (w <= 0 || h <= 0 || int64_t(w) * int64_t(h) > max_pixels) throw too_large(w, h);
-
-    unsigned char* data = stbi_load(path.c_str(), &w, &h, &comp, 0);
-    if (data == nullptr)
-        throw Error(path + ": not a readable image (stb: " + std::string(stbi_failure_reason()) + ")");
-    Image img;
-    img.width = w;
-    img.height = h;
-    img.channels = comp;
-    img.pixels.assign(data, data + size_t(w) * size_t(h) * size_t(comp));
-    stbi_image_free(data);
-    if (comp < 1 || comp > 4) throw Error(path + ": unsupported channel count " + std::to_string(comp));
-    return img;
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Error(path + ": cannot be opened for reading");
+    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (in.bad()) throw Error(path + ": error while reading the file");
+    return decode_image(bytes, path, max_pixels);
 }
 
 Image convert_channels(const Image& img, int64_t channels) {

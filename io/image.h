@@ -30,12 +30,15 @@ struct Image {
 
 inline constexpr int64_t kImageDefaultMaxPixels = int64_t(1) << 26;
 
-// Loads any format stb_image reads (PNG, JPEG, BMP, GIF (first frame), TGA, PSD, PNM, HDR as 8-bit).
-// 16-bit PNGs are loaded as 8-bit. The path must be a regular file; the header is read first and an
-// image with more than `max_pixels` pixels is refused before anything is decoded.
-// Errors (relprop::Error) name the file: missing, a directory, not a readable image (with stb's
-// reason), or too large.
+// Loads PNG, JPEG and BMP files (stb_image; its other formats are refused: their decoders have the
+// most known memory-safety bugs). 16-bit PNGs are loaded as 8-bit. The path must be a regular file;
+// the header is read first and an image with more than `max_pixels` pixels is refused before
+// anything is decoded. Errors (relprop::Error) name the file: missing, a directory, not a readable
+// image (with stb's reason), or too large.
 Image load_image(const std::string& path, int64_t max_pixels = kImageDefaultMaxPixels);
+// The same from a file's bytes in memory; `source` names them in messages. Only PNG, JPEG and BMP
+// (recognized by their first bytes) are decoded; anything else is refused before stb_image sees it.
+Image decode_image(const std::string& bytes, const std::string& source, int64_t max_pixels = kImageDefaultMaxPixels);
 
 // torchvision-style preprocessing. enabled = false: no resize, no crop, no normalization; only
 // pixel * scale.

@@ -1,7 +1,6 @@
 #include "io/npy.h"
 
 #include <algorithm>
-#include <bit>
 #include <cerrno>
 #include <cmath>
 #include <cstdio>
@@ -422,18 +421,6 @@ void write_npy(const std::string& path, const Tensor& t) {
         fail(path, std::string("cannot write .npy file: ") + std::strerror(err));
     }
     if (std::fclose(f) != 0) fail(path, std::string("cannot write .npy file: ") + std::strerror(errno));
-}
-
-int64_t count_nonfinite(const Tensor& t) {
-    if (t.device() != Device::CPU)
-        throw Error("count_nonfinite needs a CPU tensor, got one on " + device_name(t.device()));
-    int64_t count = 0;
-    const float* p = t.data();
-    for (int64_t i = 0; i < t.numel(); ++i) {
-        // Exponent bits all ones: inf or NaN (a bit test, so it holds even under -ffast-math).
-        count += (std::bit_cast<uint32_t>(p[i]) & 0x7f800000u) == 0x7f800000u;
-    }
-    return count;
 }
 
 }  // namespace relprop

@@ -15,12 +15,13 @@
 // allocated: the header is parsed by a strict parser (a Python dict literal with exactly the keys
 // 'descr', 'fortran_order' and 'shape', in any order), the element count must not exceed
 // `max_elements`, and the data must be exactly numel * itemsize bytes (no truncation, no trailing
-// bytes). Non-finite values are not an error here; callers that care use count_nonfinite().
+// bytes). Non-finite values are not an error here; callers that care use engine/finite.h.
 #pragma once
 
 #include <cstdint>
 #include <string>
 
+#include "engine/finite.h"  // count_nonfinite, kept available to the readers of .npy files
 #include "engine/tensor.h"
 
 namespace relprop {
@@ -39,8 +40,5 @@ Tensor parse_npy(const std::string& bytes, const std::string& source_name,
 std::string serialize_npy(const Tensor& t);
 // Writes serialize_npy(t) to `path`; failure is an Error naming the path and the system's reason.
 void write_npy(const std::string& path, const Tensor& t);
-
-// Number of NaN and +-inf values in a CPU tensor.
-int64_t count_nonfinite(const Tensor& t);
 
 }  // namespace relprop

@@ -45,17 +45,6 @@ float half_to_float(uint16_t h) {
     return f;
 }
 
-int64_t checked_numel(const Shape& shape, const ConstantLimits& limits, const std::string& label) {
-    int64_t n = 1;
-    for (int64_t d : shape) {
-        if (d < 0) throw Error(label + " has a negative dimension in " + shape_str(shape));
-        if (d != 0 && n > limits.max_elements / d)
-            throw Error(label + " has shape " + shape_str(shape) + ", more than the limit of " +
-                        std::to_string(limits.max_elements) + " elements");
-        n *= d;
-    }
-    return n;
-}
 
 std::vector<int64_t> strides_of(const Shape& shape) {
     std::vector<int64_t> s(shape.size(), 1);
@@ -71,7 +60,8 @@ Constant make_like(const Constant& like, Shape shape) {
     for (int64_t d : shape) {
         if (d < 0 || (d > 0 && n > t_fold_limit / d))
             throw Error("a constant of shape " + shape_str(shape) + " would exceed the limit of " +
-                        std::to_string(t_fold_limit) + " elements for constants computed at import time");
+                        std::to_string(t_fold_limit) + " elements for constants computed at import time" +
+                        limit_hint("max_folded_elements"));
         n *= d;
     }
     Constant c;
@@ -535,6 +525,22 @@ std::vector<Constant> fold_constant_node(const onnx::NodeProto& node, const std:
     if (op == "Add" || op == "Sub" || op == "Mul" || op == "Div")
         return {arithmetic(op, input(node, in, 0), input(node, in, 1))};
     throw Error(op + " cannot be evaluated at import time");
+}
+
+std::string limit_hint(const char* option) {
+    return std::string(" (raise ImportOptions::") + option + " to import it)";
+}
+
+int64_t checked_numel(const Shape& shape, const ConstantLimits& limits, const std::string& label) {
+    int64_t n = 1;
+    for (int64_t d : shape) {
+        if (d < 0) throw Error(label + " has a negative dimension in " + shape_str(shape));
+        if (d != 0 && n > limits.max_elements / d)
+            throw Error(label + " has shape " + shape_str(shape) + ", more than the limit of " +
+                        std::to_string(limits.max_elements) + " elements" + limit_hint("max_tensor_elements"));
+        n *= d;
+    }
+    return n;
 }
 
 }  // namespace relprop

@@ -38,6 +38,12 @@ struct ConstantLimits {
     int64_t max_folded_elements = int64_t{1} << 24;  // per constant computed by folding
 };
 
+// " (raise ImportOptions::<option> to import it)": how to raise a limit, appended to its message.
+std::string limit_hint(const char* option);
+// Element count of `shape` (a tensor called `label` in messages); a negative dimension or more than
+// limits.max_elements elements is an Error, checked without overflow.
+int64_t checked_numel(const Shape& shape, const ConstantLimits& limits, const std::string& label);
+
 // Converts an ONNX TensorProto. Float16/float64 become float32 (a note is added to `notes`); integer
 // and bool types become integers. Throws relprop::Error naming the tensor on unsupported types,
 // external data, absurd dimensions (checked before allocating) or a data size that does not match.

@@ -3,14 +3,17 @@
 #include <onnx/onnx_pb.h>
 
 #include <algorithm>
+#include <climits>
 #include <cmath>
 #include <fstream>
 #include <functional>
 #include <map>
+#include <new>
 #include <set>
 #include <sys/stat.h>
 
 #include "engine/error.h"
+#include "engine/finite.h"
 #include "io/onnx_constants.h"
 #include "layers/add.h"
 #include "layers/avgpool.h"
@@ -136,8 +139,8 @@ public:
         result.producer = m_model.producer_name() + " " + m_model.producer_version();
         const onnx::GraphProto& g = m_model.graph();
         if (g.node_size() > m_options.max_nodes)
-            throw Error(m_source + ": " + std::to_string(g.node_size()) + " nodes, more than the limit of " +
-                        std::to_string(m_options.max_nodes));
+            throw Error(m_source + ": the graph has " + std::to_string(g.node_size()) + " nodes, more than the limit of " +
+                        std::to_string(m_options.max_nodes) + limit_hint("max_nodes"));
 
         read_initializers(g);
         read_input(g);
@@ -191,16 +194,15 @@ private:
     void read_initializers(const onnx::GraphProto& g) {
         int64_t bytes = 0;
         for (const auto& t : g.initializer()) {
-            int64_t n = 1;
-            for (int64_t d : t.dims()) {
-                if (d < 0 || (d > 0 && n > m_options.max_tensor_elements / d))
-                    throw Error(m_source + ": initializer '" + t.name() + "' has absurd dimensions");
-                n *= d;
-            }
+            const int64_t n = checked_numel(Shape(t.dims().begin(), t.dims().end()), m_limits,
+                                            m_source + ": initializer '" + t.name() + "'");
+            if (n > (INT64_MAX - bytes) / 4)
+                throw Error(m_source + ": the initializers' sizes overflow" + limit_hint("max_parameter_bytes"));
             bytes += 4 * n;
             if (bytes > m_options.max_parameter_bytes)
-                throw Error(m_source + ": the initializers hold more than " +
-                            std::to_string(m_options.max_parameter_bytes) + " bytes (limit)");
+                throw Error(m_source + ": the initializers hold at least " + std::to_string(bytes) +
+                            " bytes (as float32), more than the limit of " + std::to_string(m_options.max_parameter_bytes) +
+                            limit_hint("max_parameter_bytes"));
         }
         for (auto& t : *m_model.mutable_graph()->mutable_initializer()) {
             if (t.name().empty()) throw Error(m_source + ": an initializer has no name");
@@ -281,15 +283,14 @@ private:
     }
     bool has_input(const NodeProto& n, int k) const { return k < n.input_size() && !n.input(k).empty(); }
 
-    // A float parameter; non-finite values are refused, naming the tensor.
+    // A float parameter; non-finite values are refused (unless allowed), naming the tensor.
     Tensor parameter(const NodeProto& n, int k, const char* what) const {
         const Constant& c = constant(n, k, what);
         Tensor t = c.floats();
-        int64_t bad = 0;
-        for (int64_t i = 0; i < t.numel(); ++i) bad += !std::isfinite(t[i]);
-        if (bad)
-            throw Error(std::string(what) + " '" + n.input(k) + "' has " + std::to_string(bad) +
-                        " non-finite value(s) (NaN or Inf)");
+        if (!m_options.allow_nonfinite)
+            require_finite(t, std::string(what) + " '" + n.input(k) + "'",
+                           "the model's weights are broken (allow them with ImportOptions::allow_nonfinite or "
+                           "--allow-nonfinite)");
         return t.reshaped(c.shape.empty() ? Shape{1} : c.shape);
     }
 
@@ -318,7 +319,8 @@ private:
         m_shape2[output] = op->infer_shape(in2);
         if (shape_numel(m_shape1[output]) > m_options.max_value_elements)
             throw Error("output '" + output + "' would have shape " + shape_str(m_shape1[output]) + " per sample, more than " +
-                        std::to_string(m_options.max_value_elements) + " elements (limit)");
+                        "the limit of " + std::to_string(m_options.max_value_elements) + " elements" +
+                        limit_hint("max_value_elements"));
         if (m_producer.count(output) || m_constants.count(output))
             throw Error("value '" + output + "' is produced twice");
         m_producer[output] = m_nodes.size();
@@ -622,30 +624,53 @@ std::vector<std::string> supported_onnx_ops() {
 
 namespace {
 
-OnnxModel import_parsed(bool parsed, onnx::ModelProto& model, const std::string& source, const ImportOptions& options) {
-    if (!parsed)
-        throw Error(source + ": not a valid ONNX model (the protobuf data does not parse: truncated or not ONNX)");
-    if (!model.has_graph()) throw Error(source + ": not an ONNX model (it has no graph)");
-    return Importer(model, source, options).run();
+// The 2 GiB protobuf limit (and an empty file) checked before parsing.
+void check_size(uint64_t size, const std::string& source) {
+    if (size == 0) throw Error(source + ": the file is empty");
+    if (size > static_cast<uint64_t>(INT_MAX))
+        throw Error(source + ": " + std::to_string(size) + " bytes, more than the 2 GiB a protobuf (ONNX) file can "
+                             "hold (relprop does not read ONNX external data)");
+}
+
+// Every import ends here, whether parsed from memory (load_onnx_buffer, parse_onnx) or from a file.
+OnnxModel import_model(const std::string& source, const ImportOptions& options,
+                       const std::function<bool(onnx::ModelProto&)>& parse) {
+    try {
+        onnx::ModelProto model;
+        if (!parse(model))
+            throw Error(source + ": not a valid ONNX model (the protobuf data does not parse: truncated or not ONNX)");
+        if (!model.has_graph()) throw Error(source + ": not an ONNX model (it has no graph)");
+        return Importer(model, source, options).run();
+    } catch (const std::bad_alloc&) {
+        throw Error(source + ": out of memory while importing the model");
+    }
+}
+
+OnnxModel import_buffer(const void* data, size_t size, const std::string& source, const ImportOptions& options) {
+    check_size(size, source);
+    return import_model(source, options,
+                        [&](onnx::ModelProto& m) { return m.ParseFromArray(data, static_cast<int>(size)); });
 }
 
 }  // namespace
 
 OnnxModel parse_onnx(const std::string& bytes, const std::string& source, const ImportOptions& options) {
-    if (bytes.empty()) throw Error(source + ": the file is empty");
-    onnx::ModelProto model;
-    return import_parsed(model.ParseFromString(bytes), model, source, options);
+    return import_buffer(bytes.data(), bytes.size(), source, options);
+}
+
+OnnxModel load_onnx_buffer(const void* data, size_t size, const ImportOptions& options) {
+    return import_buffer(data, size, "ONNX buffer", options);
 }
 
 OnnxModel load_onnx(const std::string& path, const ImportOptions& options) {
     struct stat st {};
     if (stat(path.c_str(), &st) != 0) throw Error(path + ": no such file");
     if (S_ISDIR(st.st_mode)) throw Error(path + ": is a directory, not an ONNX file");
-    if (st.st_size == 0) throw Error(path + ": the file is empty");
+    check_size(static_cast<uint64_t>(st.st_size), path);
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot be opened for reading");
-    onnx::ModelProto model;  // parsed from the stream: the file's bytes are never held in memory twice
-    return import_parsed(model.ParseFromIstream(&in), model, path, options);
+    // Parsed from the stream: the file's bytes are never held in memory twice.
+    return import_model(path, options, [&](onnx::ModelProto& m) { return m.ParseFromIstream(&in); });
 }
 
 }  // namespace relprop

@@ -2,6 +2,7 @@
 
 #include "engine/attribution.h"
 #include "engine/error.h"
+#include "engine/finite.h"
 
 namespace relprop {
 
@@ -13,7 +14,11 @@ Explainer::Explainer(std::shared_ptr<const Graph> graph, Backend& backend)
         throw Error("Explainer needs a graph with one input and one output");
 }
 
-Recording Explainer::forward(const Tensor& input) const {
+Recording Explainer::forward(const Tensor& input, bool allow_nonfinite) const {
+    if (!allow_nonfinite && input.device() == Device::CPU)
+        require_finite(input, "input '" + m_graph->values()[m_graph->inputs()[0]].name + "'",
+                       "pass allow_nonfinite to Explainer::forward (--allow-nonfinite on the command line) to explain "
+                       "anyway");
     Recording r{m_graph, m_executor.forward({input}), {}};
     r.output = m_backend.download(r.activations.output());
     return r;

@@ -44,7 +44,9 @@ public:
     Explainer(std::shared_ptr<const Graph> graph, Backend& backend);
 
     const std::shared_ptr<const Graph>& graph() const { return m_graph; }
-    Recording forward(const Tensor& input) const;
+    // The input must have the graph's input shape (an Error gives both) and, on the CPU, only finite
+    // values: a NaN/Inf is an Error saying how many and where, unless `allow_nonfinite`.
+    Recording forward(const Tensor& input, bool allow_nonfinite = false) const;
     // targets: one per sample (or one for all); -1 or empty = argmax.
     Explanation explain(const Recording& recording, const Plan& plan, const std::vector<int64_t>& targets = {},
                         RelevanceInit init = RelevanceInit::OneHot, bool keep_values = false) const;

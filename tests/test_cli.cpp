@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <onnx/onnx_pb.h>
-#include <sys/wait.h>
 
 #include <cstdio>
 #include <filesystem>
@@ -11,6 +10,7 @@
 
 #include "io/image.h"
 #include "io/npy.h"
+#include "tests/cli_run.h"
 #include "tests/fixtures.h"
 
 using namespace relprop;
@@ -19,31 +19,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Result {
-    int code = -1;
-    std::string output;  // stdout and stderr
-};
-
-Result relprop_cli(const std::string& args) {
-    Result r;
-    FILE* p = popen((std::string(RELPROP_CLI) + " " + args + " 2>&1").c_str(), "r");
-    REQUIRE(p != nullptr);
-    char buf[4096];
-    size_t n;
-    while ((n = fread(buf, 1, sizeof buf, p)) > 0) r.output.append(buf, n);
-    const int status = pclose(p);
-    r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-    return r;
-}
-
-fs::path temp_dir() {
-    static const fs::path dir = [] {
-        fs::path d = fs::temp_directory_path() / ("relprop-cli-test-" + std::to_string(::getpid()));
-        fs::create_directories(d);
-        return d;
-    }();
-    return dir;
-}
+using Result = relprop::test::CliResult;
+using relprop::test::relprop_cli;
+using relprop::test::temp_dir;
 
 // y = x·B + C with B = (1, −1)ᵀ, C = −1: DESIGN.md's AlphaBeta check as an ONNX Gemm.
 std::string write_gemm_model() {

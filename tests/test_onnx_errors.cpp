@@ -13,49 +13,20 @@
 #include "engine/error.h"
 #include "io/onnx_import.h"
 #include "tests/fixtures.h"
+#include "tests/onnx_edit.h"
 
 using namespace relprop;
+using relprop::test::attribute;
+using relprop::test::fixture;
 using relprop::test::fixture_path;
+using relprop::test::initializer;
+using relprop::test::node_of_type;
+using relprop::test::read_file;
 
 namespace {
 
-std::string read_file(const std::string& path) {
-    std::ifstream in(path, std::ios::binary);
-    std::ostringstream s;
-    s << in.rdbuf();
-    return s.str();
-}
-
-onnx::ModelProto fixture(const std::string& name) {
-    onnx::ModelProto m;
-    REQUIRE(m.ParseFromString(read_file(fixture_path("onnx/" + name + ".onnx"))));
-    return m;
-}
-
 OnnxModel import(const onnx::ModelProto& m) {
     return parse_onnx(m.SerializeAsString(), "bad.onnx");
-}
-
-onnx::TensorProto* initializer(onnx::ModelProto& m, const std::string& name) {
-    for (auto& t : *m.mutable_graph()->mutable_initializer())
-        if (t.name() == name) return &t;
-    FAIL("no initializer " << name);
-    return nullptr;
-}
-
-onnx::NodeProto* node_of_type(onnx::ModelProto& m, const std::string& type) {
-    for (auto& n : *m.mutable_graph()->mutable_node())
-        if (n.op_type() == type) return &n;
-    FAIL("no node of type " << type);
-    return nullptr;
-}
-
-onnx::AttributeProto* attribute(onnx::NodeProto& n, const std::string& name) {
-    for (auto& a : *n.mutable_attribute())
-        if (a.name() == name) return &a;
-    auto* a = n.add_attribute();
-    a->set_name(name);
-    return a;
 }
 
 }  // namespace
@@ -127,14 +98,24 @@ TEST_CASE("onnx errors: missing, non-finite, absurd and inconsistent initializer
     const float nan = std::numeric_limits<float>::quiet_NaN();
     std::memcpy(raw.data() + 8, &nan, 4);
     w->set_raw_data(raw);
-    CHECK_THROWS_WITH_AS(import(m), doctest::Contains(("weight '" + weight + "' has 1 non-finite value(s) (NaN or Inf)").c_str()),
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains(("weight '" + weight + "': 1 of 108 values are NaN/Inf (first at index 2); "
+                                                       "the model's weights are broken (allow them with "
+                                                       "ImportOptions::allow_nonfinite or --allow-nonfinite)").c_str()),
                          Error);
+    ImportOptions allow;
+    allow.allow_nonfinite = true;
+    CHECK(std::isnan(parse_onnx(m.SerializeAsString(), "nan.onnx", allow).graph.nodes()[0].op->params().at("weight")[2]));
 
     m = fixture("op_conv_group");
     w = initializer(m, weight);
     w->set_dims(0, int64_t{1} << 40);
     w->set_dims(1, int64_t{1} << 40);
-    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("has absurd dimensions"), Error);
+    const std::string too_big = "bad.onnx: initializer '" + weight +
+                                "' has shape [1099511627776, 1099511627776, 3, 3], more than the limit of 2147483648 "
+                                "elements (raise ImportOptions::max_tensor_elements to import it)";
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains(too_big.c_str()), Error);
+    w->set_dims(0, -3);
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("has a negative dimension in [-3, 1099511627776, 3, 3]"), Error);
 
     m = fixture("op_conv_group");
     w = initializer(m, weight);
@@ -198,7 +179,9 @@ TEST_CASE("onnx errors: absurd sizes are refused before anything is allocated") 
     for (int k = 0; k < 4; ++k) pads->add_ints(int64_t{1} << 40);
     CHECK_THROWS_WITH_AS(import(m), doctest::Contains("attribute 'pads' has an out-of-range value 1099511627776"), Error);
     for (int k = 0; k < 4; ++k) pads->set_ints(k, int64_t{1} << 15);  // 6 x 65543 x 65545 per sample
-    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("elements (limit)"), Error);
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("per sample, more than the limit of 268435456 elements (raise "
+                                                      "ImportOptions::max_value_elements to import it)"),
+                         Error);
 
     // A constant subgraph that would make a huge tensor (ConstantOfShape of [2^20, 2^20]).
     m = fixture("op_reshape");
@@ -221,5 +204,7 @@ TEST_CASE("onnx errors: absurd sizes are refused before anything is allocated") 
     auto* nodes = m.mutable_graph()->mutable_node();
     for (int k = nodes->size() - 1; k > 1; --k) nodes->SwapElements(k, k - 2);
     (void)reshape;
-    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("would exceed the limit of 16777216 elements"), Error);
+    CHECK_THROWS_WITH_AS(import(m), doctest::Contains("would exceed the limit of 16777216 elements for constants computed "
+                                                      "at import time (raise ImportOptions::max_folded_elements to import it)"),
+                         Error);
 }

@@ -90,7 +90,7 @@ bool conv_layout_blocked() {
 
 class CpuBackend final : public Backend {
 public:
-    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0), m_stream(m_engine) {}
+    CpuBackend() : m_engine(dnnl::engine::kind::cpu, 0) {}
 
     Device device() const override { return Device::CPU; }
     std::string name() const override {
@@ -284,8 +284,11 @@ private:
     template <class Primitive>
     void run(const Primitive& p, const std::unordered_map<int, memory>& args) {
         try {
-            p.execute(m_stream, args);
-            m_stream.wait();
+            // A stream per call: a oneDNN stream must not be shared by threads executing at once, and a
+            // CPU stream costs nothing to make (the backend is called from several threads: README, API).
+            dnnl::stream stream(m_engine);
+            p.execute(stream, args);
+            stream.wait();
         } catch (const dnnl::error& e) {
             throw Error(std::string("oneDNN execution failed: ") + e.what());
         }
@@ -351,7 +354,6 @@ private:
     }
 
     dnnl::engine m_engine;
-    dnnl::stream m_stream;
     PrimitiveCache<ConvEntry> m_conv;
     PrimitiveCache<InnerProductEntry> m_ip;
     struct CachedWeights {

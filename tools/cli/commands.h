@@ -5,9 +5,7 @@
 #include <memory>
 #include <string>
 
-#include "canonize/pipeline.h"
-#include "engine/backend.h"
-#include "io/onnx_import.h"
+#include "relprop/model.hpp"
 #include "rules/composite.h"
 #include "tools/cli/options.h"
 
@@ -15,6 +13,7 @@ namespace relprop::cli {
 
 struct OutputOptions {
     std::string out;      // relevance .npy
+    std::string out_dir;  // batch mode: per-input .npy + heatmap + index, resumable
     std::string heatmap;  // PNG file, or a folder for a batch
     std::string cmap = "bwr";
     bool asymmetric = false;
@@ -23,18 +22,13 @@ struct OutputOptions {
     bool json = false;
 };
 
-// A model loaded, canonized and put on a backend.
-struct Session {
-    OnnxModel model;
-    CanonizeResult canonized;
-    std::shared_ptr<const Graph> graph;
-    std::unique_ptr<Backend> backend;
-};
-
-Session open_model(const ModelOptions& options);
-// The rule of every node: the composite, its options (bounds: --low/--high, else `default_low/high`)
-// and the --rule overrides.
-RuleAssignment rules_for(const Session& session, const ModelOptions& options, const std::vector<float>& default_low,
+// The model loaded, canonized and put on the --device (through the public API, api/relprop/model.hpp).
+Model open_model(const ModelOptions& options);
+// The composite's options: --epsilon, --zero-bias, the bounds (--low/--high, else `default_low/high`).
+CompositeOptions composite_options_for(const ModelOptions& options, const std::vector<float>& default_low,
+                                       const std::vector<float>& default_high);
+// The rule of every node: the composite, its options (composite_options_for) and the --rule overrides.
+RuleAssignment rules_for(const Model& model, const ModelOptions& options, const std::vector<float>& default_low,
                          const std::vector<float>& default_high);
 
 int run_explain(const ModelOptions& model, const InputOptions& inputs, const ExplainOptions& explain,

@@ -6,6 +6,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "engine/finite.h"
 #include "io/npy.h"
 
 namespace relprop::cli {
@@ -62,8 +63,8 @@ Tensor slice_batch(const Tensor& t, int64_t first, int64_t count) {
     return out;
 }
 
-Batch load_inputs(const InputOptions& options, const Shape& model_input) {
-    std::vector<fs::path> files;
+std::vector<std::string> list_inputs(const InputOptions& options) {
+    std::vector<std::string> files;
     for (const std::string& in : options.inputs) {
         const fs::path p(in);
         std::error_code ec;
@@ -74,11 +75,22 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
                 if (entry.is_regular_file() && is_image_name(entry.path())) found.push_back(entry.path());
             if (found.empty()) throw Error(in + ": the folder has no PNG/JPEG/BMP images");
             std::sort(found.begin(), found.end());
-            files.insert(files.end(), found.begin(), found.end());
+            for (const fs::path& f : found) files.push_back(f.string());
         } else {
-            files.push_back(p);
+            files.push_back(in);
         }
     }
+    return files;
+}
+
+Batch load_inputs(const InputOptions& options, const Shape& model_input, bool allow_nonfinite) {
+    return load_files(list_inputs(options), options, model_input, allow_nonfinite);
+}
+
+Batch load_files(const std::vector<std::string>& names, const InputOptions& options, const Shape& model_input,
+                 bool allow_nonfinite) {
+    if (names.empty()) throw Error("no inputs");
+    const std::vector<fs::path> files(names.begin(), names.end());
     const Preprocess pre = preprocess_of(options);
     std::vector<Tensor> samples;  // each [1, ...]
     Batch batch;
@@ -86,6 +98,8 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
     for (const fs::path& f : files) {
         if (f.extension() == ".npy") {
             Tensor t = read_npy(f.string());
+            if (!allow_nonfinite)
+                require_finite(t, "input '" + f.string() + "'", "pass --allow-nonfinite to explain anyway");
             if (t.rank() + 1 == model_input.size()) {  // a single sample without the batch axis
                 Shape s = t.shape();
                 s.insert(s.begin(), 1);
@@ -97,6 +111,7 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
             for (int64_t i = 0; i < t.dim(0); ++i) {
                 Tensor one = slice_batch(t, i, 1);
                 batch.names.push_back(t.dim(0) == 1 ? f.stem().string() : f.stem().string() + "_" + std::to_string(i));
+                batch.sources.push_back(f.string());
                 Shape chw(one.shape().begin() + 1, one.shape().end());
                 batch.shown.push_back(picture_of(one.reshaped(chw)));
                 samples.push_back(one);
@@ -115,6 +130,7 @@ Batch load_inputs(const InputOptions& options, const Shape& model_input) {
             const Image img = load_image(f.string());
             Tensor chw = image_to_tensor(img, model_input[1], pre);
             batch.names.push_back(f.stem().string());
+            batch.sources.push_back(f.string());
             batch.shown.push_back(tensor_to_image(chw, pre));
             Shape s = chw.shape();
             s.insert(s.begin(), 1);

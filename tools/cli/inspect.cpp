@@ -7,23 +7,23 @@
 namespace relprop::cli {
 
 int run_inspect(const ModelOptions& mo) {
-    Session s = open_model(mo);
+    const Model s = open_model(mo);
     // Without --low/--high, show epsilon-gamma-box's ZBox with the bounds explain uses for images
     // preprocessed the default way.
     const Preprocess p;
-    const Shape& in = s.graph->input_shapes()[0];
+    const Shape& in = s.input_shape();
     const int64_t channels = in.size() > 1 ? in[1] : 1;
     const bool rgb = channels == 3;
     const RuleAssignment rules = rules_for(s, mo, rgb ? input_bounds_low(p, 3) : std::vector<float>{-3.0f},
                                            rgb ? input_bounds_high(p, 3) : std::vector<float>{3.0f});
     std::printf("model %s: opset %lld, producer %s, input %s, %zu nodes after canonization (%zu before)\n",
-                mo.model.c_str(), static_cast<long long>(s.model.opset), s.model.producer.c_str(),
-                shape_str(in).c_str(), s.graph->nodes().size(), s.model.graph.nodes().size());
-    std::printf("rules (%s):\n%s", mo.composite.c_str(), rule_listing(*s.graph, rules).c_str());
-    std::printf("canonization (%s): %zu change(s)\n", mo.canonize.c_str(), s.canonized.changes.size());
-    for (const std::string& c : s.canonized.changes) std::printf("  %s\n", c.c_str());
-    if (!s.model.notes.empty()) std::printf("import notes:\n");
-    for (const std::string& n : s.model.notes) std::printf("  %s\n", n.c_str());
+                mo.model.c_str(), static_cast<long long>(s.imported().opset), s.imported().producer.c_str(),
+                shape_str(in).c_str(), s.graph().nodes().size(), s.imported().graph.nodes().size());
+    std::printf("rules (%s):\n%s", mo.composite.c_str(), rule_listing(s.graph(), rules).c_str());
+    std::printf("canonization (%s): %zu change(s)\n", mo.canonize.c_str(), s.canonize_changes().size());
+    for (const std::string& c : s.canonize_changes()) std::printf("  %s\n", c.c_str());
+    if (!s.imported().notes.empty()) std::printf("import notes:\n");
+    for (const std::string& n : s.imported().notes) std::printf("  %s\n", n.c_str());
     return 0;
 }
 

@@ -26,6 +26,9 @@ int main(int argc, char** argv) {
     add_input_options(*ex, inputs);
     add_explain_options(*ex, explain);
     ex->add_option("--out", output.out, "write the input relevance (float32, shaped like the input batch) to FILE.npy");
+    ex->add_option("--out-dir", output.out_dir,
+                   "batch mode: write DIR/<input>.npy and DIR/<input>.png per input and DIR/index.csv/.json, "
+                   "--batch-size inputs at a time; a rerun skips inputs already done");
     ex->add_option("--heatmap", output.heatmap,
                    "write relevance summed over channels as a PNG (FILE.png for one input, else a folder: one PNG per input)");
     ex->add_option("--cmap", output.cmap, "heatmap colormap: bwr, coldnhot, seismic, gray, hot (default bwr)");
@@ -60,7 +63,7 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "relprop: error: %s\n", e.what());
         return 1;
     } catch (const std::bad_alloc&) {
-        std::fprintf(stderr, "relprop: error: out of memory\n");
+        std::fprintf(stderr, "relprop: error: out of memory (try a smaller --batch-size or smaller inputs)\n");
         return 1;
     } catch (const std::exception& e) {
         std::fprintf(stderr, "relprop: error: %s\n", e.what());

@@ -5,6 +5,7 @@
 
 #include "canonize/pipeline.h"
 #include "engine/error.h"
+#include "relprop/attributor.hpp"
 #include "rules/composite.h"
 
 namespace relprop::cli {
@@ -31,6 +32,8 @@ float number(const std::string& text, const std::string& option) {
 
 void add_model_options(CLI::App& app, ModelOptions& o, bool with_rules) {
     app.add_option("model", o.model, "the ONNX model (.onnx)")->required();
+    app.add_flag("--allow-nonfinite", o.allow_nonfinite,
+                 "accept NaN/Inf in the model's weights and in the inputs (refused by default, naming the tensor)");
     app.add_option("--canonize", o.canonize,
                    "canonization: auto, none, or passes (" + join(canonize_pass_names()) +
                        "), e.g. auto,-densenet (default auto)");
@@ -59,8 +62,24 @@ void add_input_options(CLI::App& app, InputOptions& o) {
 }
 
 void add_explain_options(CLI::App& app, ExplainOptions& o) {
-    app.add_option("--method", o.method, "lrp, gradient or input-x-gradient (default lrp)")
-        ->check(CLI::IsMember({"lrp", "gradient", "input-x-gradient"}));
+    app.add_option("--method", o.method, join(method_names()) + " (default lrp)")->check(CLI::IsMember(method_names()));
+    app.add_option("--noise-level", o.noise_level, "smoothgrad: noise sigma / (max - min) of each input (default 0.1)")
+        ->check(CLI::NonNegativeNumber);
+    app.add_option("--samples", o.samples, "smoothgrad: gradients averaged, the last without noise (default 20)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--seed", o.seed, "smoothgrad: seed of the noise (default 0)");
+    app.add_option("--steps", o.steps, "integrated-gradients: points on the path from the baseline (default 20)")
+        ->check(CLI::PositiveNumber);
+    app.add_option("--baseline", o.baseline,
+                   "integrated-gradients: a value (default 0), or a .npy shaped like one input sample");
+    app.add_option("--window", o.window, "occlusion: window H,W over each input (one number: square; default 8)");
+    app.add_option("--stride", o.stride, "occlusion: stride H,W (default: the window)");
+    app.add_option("--fill", o.fill, "occlusion: the value occluded inputs take (default 0)");
+    app.add_option("--occlusion-mode", o.occlusion_mode,
+                   "occlusion: remove (f(x) - f(x without the window), default) or keep (f(only the window), zennit's)")
+        ->check(CLI::IsMember({"remove", "keep"}));
+    app.add_flag("--with-rules", o.with_rules,
+                 "smoothgrad, integrated-gradients: average the composite's LRP instead of the plain gradient");
     app.add_option("--target", o.target, "argmax, a class N, or one per sample N,M,... (default argmax)");
     app.add_option("--init", o.init, "output relevance: onehot or logit (one-hot × logit) (default onehot)")
         ->check(CLI::IsMember({"onehot", "logit"}));

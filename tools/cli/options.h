@@ -19,6 +19,7 @@ struct ModelOptions {
     float epsilon = 1e-6f;
     bool zero_bias = false;
     std::string device = "cpu";
+    bool allow_nonfinite = false;  // NaN/Inf in weights or inputs: explain anyway instead of refusing
 };
 
 struct InputOptions {
@@ -36,6 +37,20 @@ struct ExplainOptions {
     std::string target = "argmax";
     std::string init = "onehot";
     int batch_size = 16;
+    // smoothgrad
+    float noise_level = 0.1f;
+    int samples = 20;
+    uint64_t seed = 0;
+    // integrated-gradients
+    int steps = 20;
+    std::string baseline = "0";  // a value, or a .npy shaped like one input sample
+    // occlusion
+    std::string window = "8";    // H,W (or one size for both)
+    std::string stride = "";     // default: the window
+    float fill = 0.0f;
+    std::string occlusion_mode = "remove";
+    // smoothgrad / integrated-gradients: average the composite's LRP instead of the gradient
+    bool with_rules = false;
 };
 
 void add_model_options(CLI::App& app, ModelOptions& o, bool with_rules);

@@ -4,17 +4,16 @@
 
 namespace relprop::cli {
 
-Session open_model(const ModelOptions& options) {
-    Session s;
-    s.model = load_onnx(options.model);
-    s.canonized = canonize(s.model.graph, options.canonize);
-    s.graph = std::make_shared<const Graph>(s.canonized.graph);
-    s.backend = make_backend(options.device);
-    return s;
+Model open_model(const ModelOptions& options) {
+    LoadOptions load;
+    load.canonize = options.canonize;
+    load.device = options.device;
+    load.import.allow_nonfinite = options.allow_nonfinite;
+    return Model::load(options.model, load);
 }
 
-RuleAssignment rules_for(const Session& session, const ModelOptions& options, const std::vector<float>& default_low,
-                         const std::vector<float>& default_high) {
+CompositeOptions composite_options_for(const ModelOptions& options, const std::vector<float>& default_low,
+                                       const std::vector<float>& default_high) {
     CompositeOptions c;
     c.epsilon = options.epsilon;
     c.zero_bias = options.zero_bias;
@@ -22,9 +21,15 @@ RuleAssignment rules_for(const Session& session, const ModelOptions& options, co
     c.high = options.high.empty() ? default_high : parse_floats(options.high, "--high");
     if (options.composite == "epsilon-gamma-box" && (c.low.empty() || c.high.empty()))
         throw Error("--composite epsilon-gamma-box needs --low and --high (the input's value range) for .npy inputs");
+    return c;
+}
+
+RuleAssignment rules_for(const Model& model, const ModelOptions& options, const std::vector<float>& default_low,
+                         const std::vector<float>& default_high) {
     std::vector<RuleOverride> overrides;
     for (const std::string& r : options.rules) overrides.push_back(parse_override(r));
-    return assign_rules(*session.graph, options.composite, c, overrides);
+    return assign_rules(model.graph(), options.composite, composite_options_for(options, default_low, default_high),
+                        overrides);
 }
 
 }  // namespace relprop::cli

@@ -1,0 +1,133 @@
+#include "relprop/attributor.hpp"
+
+#include <mutex>
+#include <optional>
+
+#include "engine/error.h"
+#include "engine/finite.h"
+
+namespace relprop {
+
+namespace {
+
+struct MethodInfo {
+    Method method;
+    const char* name;
+};
+
+constexpr MethodInfo kMethods[] = {
+    {Method::Lrp, "lrp"},
+    {Method::Gradient, "gradient"},
+    {Method::GradientXInput, "input-x-gradient"},
+    {Method::SmoothGrad, "smoothgrad"},
+    {Method::IntegratedGradients, "integrated-gradients"},
+    {Method::Occlusion, "occlusion"},
+};
+
+bool is_reverse_method(Method m) { return m == Method::Lrp || m == Method::Gradient || m == Method::GradientXInput; }
+
+}  // namespace
+
+std::string method_name(Method method) {
+    for (const MethodInfo& m : kMethods)
+        if (m.method == method) return m.name;
+    throw Error("unknown attribution method " + std::to_string(static_cast<int>(method)));
+}
+
+std::vector<std::string> method_names() {
+    std::vector<std::string> names;
+    for (const MethodInfo& m : kMethods) names.push_back(m.name);
+    return names;
+}
+
+Method parse_method(const std::string& name) {
+    for (const MethodInfo& m : kMethods)
+        if (name == m.name) return m.method;
+    std::string known;
+    for (const std::string& n : method_names()) known += (known.empty() ? "" : ", ") + n;
+    throw Error("unknown method '" + name + "' (known: " + known + ")");
+}
+
+struct Attributor::State {
+    Model model;
+    AttributorOptions options;
+    std::optional<RuleAssignment> rules;
+    std::unique_ptr<Plan> plan;
+    Explainer explainer;
+    Executor executor;
+
+    State(Model m, AttributorOptions o)
+        : model(std::move(m)),
+          options(std::move(o)),
+          explainer(model.shared_graph(), model.backend()),
+          executor(model.graph(), model.backend()) {}
+};
+
+Attributor::Attributor(Model model, AttributorOptions options)
+    : m_state(std::make_unique<State>(std::move(model), std::move(options))) {
+    State& s = *m_state;
+    const AttributorOptions& o = s.options;
+    method_name(o.method);  // an out-of-range enum value is an error now, not at the first call
+    if (o.keep_node_relevance && !is_reverse_method(o.method))
+        throw Error("keep_node_relevance needs the lrp, gradient or input-x-gradient method, not " + method_name(o.method));
+    if (o.method == Method::Lrp || o.use_rules) {
+        std::vector<RuleOverride> overrides;
+        for (const std::string& r : o.rules) overrides.push_back(parse_override(r));
+        s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, overrides);
+        s.plan = std::make_unique<Plan>(s.model.shared_graph(), *s.rules, s.model.backend());
+    }
+}
+
+Attributor::~Attributor() = default;
+Attributor::Attributor(Attributor&&) noexcept = default;
+Attributor& Attributor::operator=(Attributor&&) noexcept = default;
+
+const Model& Attributor::model() const { return m_state->model; }
+const AttributorOptions& Attributor::options() const { return m_state->options; }
+const RuleAssignment* Attributor::rules() const { return m_state->rules ? &*m_state->rules : nullptr; }
+
+Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& targets) const {
+    const State& s = *m_state;
+    const AttributorOptions& o = s.options;
+    if (!batch.defined()) throw Error("Attributor: the input batch is empty (an undefined tensor)");
+    if (!o.allow_nonfinite && batch.device() == Device::CPU)
+        require_finite(batch, "input '" + s.model.graph().values()[s.model.graph().inputs()[0]].name + "'",
+                       "set AttributorOptions::allow_nonfinite (--allow-nonfinite on the command line) to explain "
+                       "anyway");
+    std::unique_lock<std::mutex> lock(s.model.device_mutex(), std::defer_lock);
+    if (s.model.backend().device() != Device::CPU) lock.lock();
+
+    Result r;
+    if (is_reverse_method(o.method)) {
+        const Recording rec = s.explainer.forward(batch, true);
+        Explanation e = o.method == Method::Lrp
+                            ? s.explainer.explain(rec, *s.plan, targets, o.init, o.keep_node_relevance)
+                            : s.explainer.gradient(rec, targets, o.init, o.keep_node_relevance);
+        if (o.method == Method::GradientXInput) {
+            const Tensor x = host_copy(s.executor, batch);
+            for (int64_t i = 0; i < x.numel(); ++i) e.relevance[i] *= x[i];
+        }
+        r.logits = std::move(e.output);
+        r.targets = std::move(e.targets);
+        r.relevance = std::move(e.relevance);
+        if (o.keep_node_relevance)
+            for (const Node& node : s.model.graph().nodes())
+                if (e.at_value[node.output].defined()) r.node_relevance[node.name] = e.at_value[node.output];
+        return r;
+    }
+    const Propagator propagate = o.use_rules ? s.plan->propagator() : Propagator{};
+    Attribution a;
+    switch (o.method) {
+        case Method::SmoothGrad: a = smoothgrad(s.executor, batch, targets, o.smoothgrad, propagate); break;
+        case Method::IntegratedGradients:
+            a = integrated_gradients(s.executor, batch, targets, o.integrated_gradients, propagate);
+            break;
+        default: a = occlusion(s.executor, batch, targets, o.occlusion); break;
+    }
+    r.logits = std::move(a.output);
+    r.targets = std::move(a.targets);
+    r.relevance = std::move(a.attribution);
+    return r;
+}
+
+}  // namespace relprop

@@ -1,0 +1,61 @@
+#include "io/image_guard.h"
+
+#include <algorithm>
+#include <cstdint>
+
+#include "engine/error.h"
+
+namespace relprop {
+
+namespace {
+
+[[noreturn]] void corrupt(const std::string& source, const std::string& what) {
+    throw Error(source + ": not a readable image (corrupt JPEG: " + what + ")");
+}
+
+// The tables of one DHT segment's payload [at, end): per table 1 byte class/id, 16 code counts, then
+// as many symbol bytes as codes. Like stb, a table's 16 counts are read whole even when the segment
+// ends first (from the bytes that follow; past the end of the file they read as 0).
+void check_dht(const std::string& b, size_t at, size_t end, const std::string& source) {
+    while (at < end) {
+        int codes = 0;
+        for (size_t i = 1; i <= 16 && at + i < b.size(); ++i) codes += static_cast<unsigned char>(b[at + i]);
+        if (codes > 256)
+            corrupt(source, "a Huffman table (DHT) declares " + std::to_string(codes) + " codes, at most 256 are allowed");
+        at += 17 + static_cast<size_t>(codes);
+    }
+}
+
+}  // namespace
+
+void check_jpeg_segments(const std::string& b, const std::string& source) {
+    const auto byte = [&](size_t i) { return static_cast<unsigned char>(b[i]); };
+    if (b.size() < 4 || byte(0) != 0xff || byte(1) != 0xd8) return;
+    size_t at = 2;
+    while (at + 1 < b.size()) {
+        if (byte(at) != 0xff) {  // entropy-coded data of a scan: skip to the next marker
+            ++at;
+            continue;
+        }
+        const unsigned char m = byte(at + 1);
+        // 0xff fill bytes, stuffed 0xff00 and restart markers belong to the scan data.
+        if (m == 0xff || m == 0x00 || (m >= 0xd0 && m <= 0xd7)) {
+            at += m == 0xff ? 1 : 2;
+            continue;
+        }
+        if (m == 0xd9) return;  // end of image
+        if (m == 0xd8 || m == 0x01) {  // markers without a length
+            at += 2;
+            continue;
+        }
+        if (at + 3 >= b.size()) return;
+        const size_t length = (size_t(byte(at + 2)) << 8) | byte(at + 3);  // includes its own 2 bytes
+        if (length < 2) return;  // stb reports it
+        // A segment cut short by the end of the file is still read by stb (as far as it goes).
+        const size_t payload = at + 4, end = std::min(at + 2 + length, b.size());
+        if (m == 0xc4) check_dht(b, payload, end, source);
+        at = end;
+    }
+}
+
+}  // namespace relprop

@@ -1,6 +1,7 @@
-// Canonization pipelines: "auto" (remove-identity, merge-batchnorm, densenet), "none", or a
-// comma-separated list of pass names ("auto,fold-batchnorm", "auto,-densenet"). Passes always run in
-// the order below, whatever the order of the list.
+/// @file
+/// Canonization pipelines: "auto" (remove-identity, merge-batchnorm, densenet), "none", or a
+/// comma-separated list of pass names ("auto,fold-batchnorm", "auto,-densenet"). Passes always run in
+/// the order below, whatever the order of the list.
 #pragma once
 
 #include <string>
@@ -10,15 +11,15 @@
 
 namespace relprop {
 
-// remove-identity, merge-batchnorm, fold-batchnorm, densenet — the order they run in.
+/// remove-identity, merge-batchnorm, fold-batchnorm, densenet — the order they run in.
 std::vector<std::string> canonize_pass_names();
 
 struct CanonizeResult {
     Graph graph;
-    std::vector<std::string> changes;  // "merge-batchnorm: merged BatchNorm 'bn1' into Conv 'conv1'"
+    std::vector<std::string> changes;  ///< "merge-batchnorm: merged BatchNorm 'bn1' into Conv 'conv1'"
 };
 
-// Throws relprop::Error naming an unknown pass (and listing the known ones).
+/// Throws relprop::Error naming an unknown pass (and listing the known ones).
 CanonizeResult canonize(const Graph& graph, const std::string& spec = "auto");
 
 }  // namespace relprop

@@ -1,10 +1,11 @@
-// Gradient attributors on top of the executor: the plain gradient of one output unit per sample
-// (one-hot at the target) with respect to the input, and gradient × input. SmoothGrad, Integrated
-// Gradients (engine/smoothgrad.h, engine/integrated_gradients.h) average these; Occlusion
-// (engine/occlusion.h) uses forward passes only.
-//
-// `propagate` replaces the gradient of every node (an LRP plan's propagator: rules/plan.h); empty = the
-// plain gradient.
+/// @file
+/// Gradient attributors on top of the executor: the plain gradient of one output unit per sample
+/// (one-hot at the target) with respect to the input, and gradient × input. SmoothGrad, Integrated
+/// Gradients (engine/smoothgrad.h, engine/integrated_gradients.h) average these; Occlusion
+/// (engine/occlusion.h) uses forward passes only.
+///
+/// `propagate` replaces the gradient of every node (an LRP plan's propagator: rules/plan.h); empty = the
+/// plain gradient.
 #pragma once
 
 #include <cstdint>
@@ -17,14 +18,14 @@
 namespace relprop {
 
 struct Attribution {
-    Tensor output;                  // the model's output (host), [N, ...]
-    std::vector<int64_t> targets;   // the output unit explained, per sample (flat index within the sample)
-    Tensor attribution;             // shaped like the input (host)
+    Tensor output;                  ///< the model's output (host), [N, ...]
+    std::vector<int64_t> targets;   ///< the output unit explained, per sample (flat index within the sample)
+    Tensor attribution;             ///< shaped like the input (host)
 };
 
-// One target per sample; -1 (or an empty list) means the sample's argmax. Throws on an index out of range.
+/// One target per sample; -1 (or an empty list) means the sample's argmax. Throws on an index out of range.
 std::vector<int64_t> resolve_targets(const Tensor& output, const std::vector<int64_t>& targets);
-// A host tensor shaped like `output`, 1 at each sample's target and 0 elsewhere.
+/// A host tensor shaped like `output`, 1 at each sample's target and 0 elsewhere.
 Tensor one_hot(const Shape& output_shape, const std::vector<int64_t>& targets);
 
 /// The gradient of each sample's target output with respect to the input.

@@ -1,6 +1,7 @@
-// Backend: the only place that knows oneDNN (CPU) or CUDA. Ops call these kernels; rules call ops.
-// Tensors passed to a backend live on its device and are contiguous and row-major (NCHW, OIHW).
-// Output tensors are allocated by the caller with the right shape.
+/// @file
+/// Backend: the only place that knows oneDNN (CPU) or CUDA. Ops call these kernels; rules call ops.
+/// Tensors passed to a backend live on its device and are contiguous and row-major (NCHW, OIHW).
+/// Output tensors are allocated by the caller with the right shape.
 #pragma once
 
 #include <array>
@@ -13,7 +14,7 @@
 
 namespace relprop {
 
-// 2-D convolution geometry (ONNX Conv semantics; pads are explicit begin/end per spatial axis).
+/// 2-D convolution geometry (ONNX Conv semantics; pads are explicit begin/end per spatial axis).
 struct ConvGeometry {
     std::array<int64_t, 2> stride{1, 1};
     std::array<int64_t, 2> pad_begin{0, 0};
@@ -24,8 +25,8 @@ struct ConvGeometry {
 
 enum class PoolKind { Max, AvgIncludePad, AvgExcludePad };
 
-// 2-D pooling geometry. pad_end is the effective end padding (ceil_mode resolved), so that
-// out = floor((in + pad_begin + pad_end - dilation*(kernel-1) - 1) / stride) + 1.
+/// 2-D pooling geometry. pad_end is the effective end padding (ceil_mode resolved), so that
+/// out = floor((in + pad_begin + pad_end - dilation*(kernel-1) - 1) / stride) + 1.
 struct PoolGeometry {
     std::array<int64_t, 2> kernel{1, 1};
     std::array<int64_t, 2> stride{1, 1};
@@ -39,65 +40,65 @@ public:
     virtual ~Backend() = default;
 
     virtual Device device() const = 0;
-    // "cpu (oneDNN 2.6.3)", "cuda:0 (NVIDIA H100)", ...
+    /// "cpu (oneDNN 2.6.3)", "cuda:0 (NVIDIA H100)", ...
     virtual std::string name() const = 0;
-    // Whether this backend runs every kernel `type` needs.
+    /// Whether this backend runs every kernel `type` needs.
     virtual bool supports(OpType type) const = 0;
 
-    // Memory. empty() is uninitialized; upload/download copy between host and this device.
+    /// Memory. empty() is uninitialized; upload/download copy between host and this device.
     virtual Tensor empty(const Shape& shape) = 0;
     Tensor zeros(const Shape& shape);
     virtual Tensor upload(const Tensor& host) = 0;
     virtual Tensor download(const Tensor& tensor) = 0;
 
-    // Dense kernels.
-    // x [N,C,H,W], w [O,C/groups,KH,KW], bias [O] or null, y [N,O,OH,OW].
+    /// Dense kernels.
+    /// x [N,C,H,W], w [O,C/groups,KH,KW], bias [O] or null, y [N,O,OH,OW].
     virtual void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
                                 Tensor& y) = 0;
-    // gx = transpose of the convolution (no bias) applied to gy.
+    /// gx = transpose of the convolution (no bias) applied to gy.
     virtual void conv2d_backward_data(const Tensor& gy, const Tensor& w, const ConvGeometry& g, Tensor& gx) = 0;
-    // x [N,K], w [M,K], bias [M] or null, y [N,M]: y = x·wᵀ + bias.
+    /// x [N,K], w [M,K], bias [M] or null, y [N,M]: y = x·wᵀ + bias.
     virtual void linear_forward(const Tensor& x, const Tensor& w, const Tensor* bias, Tensor& y) = 0;
-    // gx [N,K] = gy [N,M] · w [M,K].
+    /// gx [N,K] = gy [N,M] · w [M,K].
     virtual void linear_backward_data(const Tensor& gy, const Tensor& w, Tensor& gx) = 0;
     virtual void pool2d_forward(PoolKind kind, const Tensor& x, const PoolGeometry& g, Tensor& y) = 0;
-    // For Max, x is the pooling input (the gradient goes to the first maximum of each window); for the
-    // Avg kinds only x's shape is read (x may be gx itself).
+    /// For Max, x is the pooling input (the gradient goes to the first maximum of each window); for the
+    /// Avg kinds only x's shape is read (x may be gx itself).
     virtual void pool2d_backward(PoolKind kind, const Tensor& x, const Tensor& gy, const PoolGeometry& g,
                                  Tensor& gx) = 0;
 
-    // Elementwise kernels (out may alias an input).
+    /// Elementwise kernels (out may alias an input).
     virtual void fill(Tensor& t, float value) = 0;
     virtual void copy(const Tensor& src, Tensor& dst) = 0;
     virtual void add(const Tensor& a, const Tensor& b, Tensor& out) = 0;
     virtual void mul(const Tensor& a, const Tensor& b, Tensor& out) = 0;
     virtual void relu(const Tensor& x, Tensor& y) = 0;
-    // gx = gy where x > 0, else 0.
+    /// gx = gy where x > 0, else 0.
     virtual void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) = 0;
-    // y[n,c,...] = x[n,c,...]·scale[c] + shift[c] (shift may be null); x is [N,C,...].
+    /// y[n,c,...] = x[n,c,...]·scale[c] + shift[c] (shift may be null); x is [N,C,...].
     virtual void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) = 0;
-    // y = min(max(x, lo), hi).
+    /// y = min(max(x, lo), hi).
     virtual void clamp(const Tensor& x, float lo, float hi, Tensor& y) = 0;
-    // y = a·x.
+    /// y = a·x.
     virtual void scale(const Tensor& x, float a, Tensor& y) = 0;
-    // y = z + eps·σ(z), σ(z) = +1 where z ≥ 0 (zero and −0 included), −1 where z < 0.
+    /// y = z + eps·σ(z), σ(z) = +1 where z ≥ 0 (zero and −0 included), −1 where z < 0.
     virtual void stabilize(const Tensor& z, float eps, Tensor& y) = 0;
-    // out = num / (den + eps·σ(den)) (the stabilized divide; never divides by zero for eps > 0).
+    /// out = num / (den + eps·σ(den)) (the stabilized divide; never divides by zero for eps > 0).
     virtual void stabilized_divide(const Tensor& num, const Tensor& den, float eps, Tensor& out) = 0;
-    // acc += c·a·b (b may be null: acc += c·a).
+    /// acc += c·a·b (b may be null: acc += c·a).
     virtual void multiply_accumulate(const Tensor& a, const Tensor* b, float c, Tensor& acc) = 0;
-    // The smallest and largest value of t (lets rules skip branches whose input is exactly zero).
+    /// The smallest and largest value of t (lets rules skip branches whose input is exactly zero).
     virtual std::pair<float, float> min_max(const Tensor& t) = 0;
-    // y = x where z > 0 (sign > 0) or z < 0 (sign < 0), else 0.
+    /// y = x where z > 0 (sign > 0) or z < 0 (sign < 0), else 0.
     virtual void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) = 0;
-    // For i in [0, count): dst[dst_offset + i·dst_stride + j] = src[src_offset + i·src_stride + j], j < block.
+    /// For i in [0, count): dst[dst_offset + i·dst_stride + j] = src[src_offset + i·src_stride + j], j < block.
     virtual void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst,
                              int64_t dst_offset, int64_t dst_stride, int64_t count, int64_t block) = 0;
 };
 
-// "cpu", "cuda", "cuda:N" or "auto" (CUDA when a GPU is usable, else CPU).
+/// "cpu", "cuda", "cuda:N" or "auto" (CUDA when a GPU is usable, else CPU).
 std::unique_ptr<Backend> make_backend(const std::string& spec = "cpu");
-// Whether relprop was built with CUDA and a GPU is usable now.
+/// Whether relprop was built with CUDA and a GPU is usable now.
 bool cuda_available();
 
 }  // namespace relprop

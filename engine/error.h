@@ -1,5 +1,6 @@
-// relprop::Error: the one exception type the library throws for bad input or misuse.
-// Messages name what the user can act on (node, op, shape, file).
+/// @file
+/// relprop::Error: the one exception type the library throws for bad input or misuse.
+/// Messages name what the user can act on (node, op, shape, file).
 #pragma once
 
 #include <stdexcept>

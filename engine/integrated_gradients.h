@@ -1,7 +1,8 @@
-// Integrated Gradients (Sundararajan et al. 2017, as zennit defines it): the mean gradient along the
-// straight path from a baseline b to the input x at α = 1/steps, 2/steps, ..., 1, times (x − b).
-// Completeness: the attribution of a sample sums to ≈ f(x) − f(b) for its target (a right Riemann
-// sum: the error shrinks as 1/steps).
+/// @file
+/// Integrated Gradients (Sundararajan et al. 2017, as zennit defines it): the mean gradient along the
+/// straight path from a baseline b to the input x at α = 1/steps, 2/steps, ..., 1, times (x − b).
+/// Completeness: the attribution of a sample sums to ≈ f(x) − f(b) for its target (a right Riemann
+/// sum: the error shrinks as 1/steps).
 #pragma once
 
 #include "engine/attribution.h"

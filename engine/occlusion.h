@@ -1,10 +1,11 @@
-// Occlusion (Zeiler & Fergus 2014; windows as zennit slides them): a window slides over the trailing
-// dimensions of each sample; every position costs one forward pass (several positions share a pass
-// when the model's batch dimension is free). Dimensions between the batch and the windowed ones
-// (the channels of an image) are covered whole.
-//
-// Positions start at 0, 1·stride, 2·stride, ... < size; a window that runs past the end wraps around
-// to the start (zennit's torch.roll). Where windows overlap, their values add up.
+/// @file
+/// Occlusion (Zeiler & Fergus 2014; windows as zennit slides them): a window slides over the trailing
+/// dimensions of each sample; every position costs one forward pass (several positions share a pass
+/// when the model's batch dimension is free). Dimensions between the batch and the windowed ones
+/// (the channels of an image) are covered whole.
+///
+/// Positions start at 0, 1·stride, 2·stride, ... < size; a window that runs past the end wraps around
+/// to the start (zennit's torch.roll). Where windows overlap, their values add up.
 #pragma once
 
 #include <cstdint>

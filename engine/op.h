@@ -1,8 +1,9 @@
-// Op: what one graph node computes. Concrete ops live in layers/, one file each.
-//
-// Every op has a forward pass and the exact vector-Jacobian product with respect to each of its
-// inputs (backward). Linear-type ops (conv, linear, avgpool, add) additionally run the forward
-// with *given* parameters and its transpose; that is all an LRP rule needs.
+/// @file
+/// Op: what one graph node computes. Concrete ops live in layers/, one file each.
+///
+/// Every op has a forward pass and the exact vector-Jacobian product with respect to each of its
+/// inputs (backward). Linear-type ops (conv, linear, avgpool, add) additionally run the forward
+/// with *given* parameters and its transpose; that is all an LRP rule needs.
 #pragma once
 
 #include <map>
@@ -22,12 +23,12 @@ enum class OpType {
 };
 
 const char* op_name(OpType type);
-// The ONNX op types that map to `type` (from ops.def).
+/// The ONNX op types that map to `type` (from ops.def).
 std::vector<std::string> op_onnx_types(OpType type);
-// All op names, for error messages ("supported ops are ...").
+/// All op names, for error messages ("supported ops are ...").
 std::vector<std::string> op_names();
 
-// Named parameters: "weight", "bias", "mean", ... (NCHW / OIHW layouts, float32).
+/// Named parameters: "weight", "bias", "mean", ... (NCHW / OIHW layouts, float32).
 using Params = std::map<std::string, Tensor>;
 
 class LinearOp;
@@ -37,18 +38,18 @@ public:
     virtual ~Op() = default;
 
     virtual OpType type() const = 0;
-    // How many inputs the node takes; -1 means one or more (concat).
+    /// How many inputs the node takes; -1 means one or more (concat).
     virtual int arity() const { return 1; }
-    // Output shape for the given input shapes; throws relprop::Error describing the mismatch
-    // (the graph adds the node's name).
+    /// Output shape for the given input shapes; throws relprop::Error describing the mismatch
+    /// (the graph adds the node's name).
     virtual Shape infer_shape(const std::vector<Shape>& inputs) const = 0;
     virtual Tensor forward(Backend& backend, const std::vector<Tensor>& inputs) const = 0;
-    // grad_output has the output's shape; returns one gradient per input, shaped like the inputs.
+    /// grad_output has the output's shape; returns one gradient per input, shaped like the inputs.
     virtual std::vector<Tensor> backward(Backend& backend, const std::vector<Tensor>& inputs,
                                          const Tensor& output, const Tensor& grad_output) const = 0;
-    // Non-null for linear-type ops.
+    /// Non-null for linear-type ops.
     virtual const LinearOp* as_linear() const { return nullptr; }
-    // Attributes in words, for listings ("k=3x3 s=2 p=1,1,1,1").
+    /// Attributes in words, for listings ("k=3x3 s=2 p=1,1,1,1").
     virtual std::string describe() const { return ""; }
 
     const Params& params() const { return m_params; }
@@ -57,14 +58,14 @@ protected:
     Params m_params;
 };
 
-// Ops that are linear in their input given parameters: y = A(θ)·x + b(θ).
+/// Ops that are linear in their input given parameters: y = A(θ)·x + b(θ).
 class LinearOp : public Op {
 public:
-    // The forward with given parameters (e.g. rule-modified weights); a missing "bias" means none.
+    /// The forward with given parameters (e.g. rule-modified weights); a missing "bias" means none.
     virtual Tensor forward_with(Backend& backend, const std::vector<Tensor>& inputs,
                                 const Params& params) const = 0;
-    // The transpose of x ↦ A(θ)·x for the given parameters, applied to grad_output; one tensor per
-    // input, shaped like `input_shapes`.
+    /// The transpose of x ↦ A(θ)·x for the given parameters, applied to grad_output; one tensor per
+    /// input, shaped like `input_shapes`.
     virtual std::vector<Tensor> transpose_with(Backend& backend, const std::vector<Shape>& input_shapes,
                                                const Params& params, const Tensor& grad_output) const = 0;
 

@@ -1,7 +1,8 @@
-// SmoothGrad (Smilkov et al. 2017, as zennit defines it): the mean of the gradient over `samples`
-// copies of the input with Gaussian noise added, the last copy without noise (so samples = 1, or
-// noise_level = 0, is exactly the gradient). The noise's standard deviation is
-// noise_level × (max − min) of each sample's values.
+/// @file
+/// SmoothGrad (Smilkov et al. 2017, as zennit defines it): the mean of the gradient over `samples`
+/// copies of the input with Gaussian noise added, the last copy without noise (so samples = 1, or
+/// noise_level = 0, is exactly the gradient). The noise's standard deviation is
+/// noise_level × (max − min) of each sample's values.
 #pragma once
 
 #include <cstdint>

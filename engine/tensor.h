@@ -1,5 +1,6 @@
-// Tensor: float32, contiguous, row-major (NCHW for images), with a shape and a device tag.
-// Copies are shallow (they share storage); clone() makes a deep copy.
+/// @file
+/// Tensor: float32, contiguous, row-major (NCHW for images), with a shape and a device tag.
+/// Copies are shallow (they share storage); clone() makes a deep copy.
 #pragma once
 
 #include <cstdint>
@@ -15,22 +16,22 @@ std::string device_name(Device device);
 
 using Shape = std::vector<int64_t>;
 
-// "[1, 3, 224, 224]"
+/// "[1, 3, 224, 224]"
 std::string shape_str(const Shape& shape);
-// Number of elements; throws relprop::Error on a negative dimension or on overflow.
+/// Number of elements; throws relprop::Error on a negative dimension or on overflow.
 int64_t shape_numel(const Shape& shape);
 
 class Tensor {
 public:
     Tensor() = default;
-    // A zero-filled CPU tensor.
+    /// A zero-filled CPU tensor.
     explicit Tensor(Shape shape);
-    // A CPU tensor holding a copy of `values` (its size must match the shape).
+    /// A CPU tensor holding a copy of `values` (its size must match the shape).
     Tensor(Shape shape, const std::vector<float>& values);
 
-    // A tensor over memory someone else owns and keeps alive (no copy, no free).
+    /// A tensor over memory someone else owns and keeps alive (no copy, no free).
     static Tensor wrap(Shape shape, float* data, Device device = Device::CPU);
-    // A tensor that owns `data` and releases it with `release` (used by backends for device memory).
+    /// A tensor that owns `data` and releases it with `release` (used by backends for device memory).
     static Tensor adopt(Shape shape, float* data, Device device, std::function<void(float*)> release);
 
     bool defined() const { return m_data != nullptr; }
@@ -43,19 +44,19 @@ public:
     float* data() { return m_data; }
     const float* data() const { return m_data; }
 
-    // Element access for CPU tensors (no bounds check in release builds).
+    /// Element access for CPU tensors (no bounds check in release builds).
     float& operator[](int64_t i) { return m_data[i]; }
     float operator[](int64_t i) const { return m_data[i]; }
 
-    // Identifies the storage this tensor owns (expired once every tensor sharing it is gone); empty for
-    // wrapped memory. Lets caches of derived data (e.g. reordered weights) notice a freed tensor.
+    /// Identifies the storage this tensor owns (expired once every tensor sharing it is gone); empty for
+    /// wrapped memory. Lets caches of derived data (e.g. reordered weights) notice a freed tensor.
     std::weak_ptr<const float> storage_token() const { return m_storage; }
 
-    // Same storage, another shape with the same number of elements.
+    /// Same storage, another shape with the same number of elements.
     Tensor reshaped(Shape shape) const;
-    // Deep copy (CPU tensors only; backends copy device tensors).
+    /// Deep copy (CPU tensors only; backends copy device tensors).
     Tensor clone() const;
-    // The values of a CPU tensor.
+    /// The values of a CPU tensor.
     std::vector<float> to_vector() const;
 
 private:

@@ -1,5 +1,6 @@
-// Composites: which rule each node of a graph gets (zennit's presets), plus user overrides by op type,
-// node name glob, node index and first layer (a later override wins).
+/// @file
+/// Composites: which rule each node of a graph gets (zennit's presets), plus user overrides by op type,
+/// node name glob, node index and first layer (a later override wins).
 #pragma once
 
 #include <memory>
@@ -12,40 +13,40 @@
 namespace relprop {
 
 struct CompositeOptions {
-    float epsilon = 1e-6f;         // Epsilon rule of dense layers
-    float gamma = 0.25f;           // Gamma rule of epsilon-gamma-box
-    std::vector<float> low, high;  // ZBox bounds of epsilon-gamma-box (one value or one per channel)
-    bool zero_bias = false;        // zennit's zero_params=['bias'] on every LRP rule of the composite
+    float epsilon = 1e-6f;         ///< Epsilon rule of dense layers
+    float gamma = 0.25f;           ///< Gamma rule of epsilon-gamma-box
+    std::vector<float> low, high;  ///< ZBox bounds of epsilon-gamma-box (one value or one per channel)
+    bool zero_bias = false;        ///< zennit's zero_params=['bias'] on every LRP rule of the composite
 };
 
-// SELECTOR: "first" (the first Conv or Linear node), "#N" (node index), "op:TYPE" or a bare op type
-// (relprop's name, e.g. Conv, Linear, or an ONNX type, e.g. Gemm; case-insensitive), "name:GLOB" or a
-// bare glob on node names (*, ?, [...]).
+/// SELECTOR: "first" (the first Conv or Linear node), "#N" (node index), "op:TYPE" or a bare op type
+/// (relprop's name, e.g. Conv, Linear, or an ONNX type, e.g. Gemm; case-insensitive), "name:GLOB" or a
+/// bare glob on node names (*, ?, [...]).
 struct RuleOverride {
     std::string selector;
     std::shared_ptr<const Rule> rule;
 };
 
-// The rule of every node (index = node index; null means the gradient) and where it came from.
+/// The rule of every node (index = node index; null means the gradient) and where it came from.
 struct RuleAssignment {
     std::vector<std::shared_ptr<const Rule>> rules;
-    std::vector<std::string> sources;  // "composite", "override 'conv*'"
+    std::vector<std::string> sources;  ///< "composite", "override 'conv*'"
 };
 
 std::vector<std::string> composite_names();
 
-// Throws relprop::Error for an unknown composite (listing the known ones), epsilon-gamma-box without
-// bounds, or an override that matches no node.
+/// Throws relprop::Error for an unknown composite (listing the known ones), epsilon-gamma-box without
+/// bounds, or an override that matches no node.
 RuleAssignment assign_rules(const Graph& graph, const std::string& composite, const CompositeOptions& options = {},
                             const std::vector<RuleOverride>& overrides = {});
 
-// "SELECTOR=RULE" (RULE as parse_rule takes it).
+/// "SELECTOR=RULE" (RULE as parse_rule takes it).
 RuleOverride parse_override(const std::string& text);
 
-// Index of the first Conv (or Linear, if include_dense) node in topological order, or -1.
+/// Index of the first Conv (or Linear, if include_dense) node in topological order, or -1.
 int first_layer(const Graph& graph, bool include_dense = true);
 
-// A table: index, node name, op, output shape, rule, source.
+/// A table: index, node name, op, output shape, rule, source.
 std::string rule_listing(const Graph& graph, const RuleAssignment& assignment);
 
 }  // namespace relprop

@@ -1,6 +1,7 @@
-// Plan: a graph with a rule on every node, prepared for one backend (modified parameters made once).
-// Plans share the graph they were made for; an Explainer only combines a plan with a forward pass of
-// that same graph.
+/// @file
+/// Plan: a graph with a rule on every node, prepared for one backend (modified parameters made once).
+/// Plans share the graph they were made for; an Explainer only combines a plan with a forward pass of
+/// that same graph.
 #pragma once
 
 #include <memory>
@@ -17,7 +18,7 @@ public:
     const std::shared_ptr<const Graph>& graph() const { return m_graph; }
     Backend& backend() const { return m_backend; }
     const RuleAssignment& assignment() const { return m_assignment; }
-    // The executor's reverse-pass callback: each node's rule.
+    /// The executor's reverse-pass callback: each node's rule.
     Propagator propagator() const;
 
 private:

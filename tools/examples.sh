@@ -2,7 +2,7 @@
 # examples.sh — the embedding check CI runs: install relprop into a temporary prefix, build the
 # example application (examples/) against it with meson + pkg-config and with CMake + pkg-config,
 # build it once more with relprop as a meson subproject, run each build on the demo model, and check
-# what they print. Ends with "N passed, N failed, 0 skipped" (one per build).
+# what they print; README's API example is compiled and run the same way. Ends with "N passed, N failed, 0 skipped" (one per build).
 # Env: RELPROP_BUILD_DIR (default build) — the configured build tree to install from (built by
 # tools/build.sh if needed); RELPROP_EXAMPLES_SUBPROJECT=0 skips the subproject build (a full
 # rebuild of the library).
@@ -63,6 +63,24 @@ cp -r examples "$WORK/cmake"
 if cmake -S "$WORK/cmake" -B "$WORK/cmake/build" -DCMAKE_BUILD_TYPE=Release >"$WORK/c.log" 2>&1 &&
    cmake --build "$WORK/cmake/build" -j 2 >>"$WORK/c.log" 2>&1; then :; else cat "$WORK/c.log"; fi
 check cmake-pkgconfig "$WORK/cmake/build/explain_digits"
+
+# 2b. README's API example (the first C++ block of "Embedding relprop"), compiled with pkg-config's flags
+python3 - "$WORK/readme_example.cpp" <<'PY'
+import sys
+s = open("README.md").read()
+a = s.index("## Embedding relprop")
+b = s.index("```cpp\n", a) + 7
+open(sys.argv[1], "w").write(s[b:s.index("```\n", b)])
+PY
+# shellcheck disable=SC2046
+if g++ -std=c++20 -O1 "$WORK/readme_example.cpp" $(pkg-config --cflags --libs relprop) -o "$WORK/readme_example" \
+     >"$WORK/r.log" 2>&1 &&
+   (cd "$WORK" && LD_LIBRARY_PATH="$LIBDIR" ./readme_example "$ROOT/tools/demo/digits.onnx" "$ROOT/tools/demo/digits_batch.npy") \
+     | tee -a "$WORK/r.log" | grep -q "^class 0, logit 8.8" && [[ -s "$WORK/relevance.npy" ]]; then
+  echo "examples.sh: readme-example: OK"; passed=$((passed + 1))
+else
+  cat "$WORK/r.log"; echo "examples.sh: readme-example: FAILED"; failed=$((failed + 1))
+fi
 
 # 3. meson subproject (no installed relprop visible): a copy of this source tree in subprojects/
 if [[ "${RELPROP_EXAMPLES_SUBPROJECT:-1}" != 0 ]]; then

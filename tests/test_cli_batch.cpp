@@ -137,6 +137,19 @@ TEST_CASE("cli: --out-dir writes an output pair per image and an index, and resu
     r = relprop_cli(args + " --out x.npy");
     CHECK(r.code == 1);
     CHECK(r.output.find("--out-dir writes every output itself") != std::string::npos);
+    // A .npy batch is one input: its samples are stem_0 ... stem_5; one output missing redoes the file.
+    const fs::path npy_out = temp_dir() / "batch_npy";
+    fs::remove_all(npy_out);
+    const std::string npy_args = "explain " + model + " " + kDemo + "digits_batch.npy --out-dir " + npy_out.string();
+    REQUIRE(relprop_cli(npy_args).code == 0);
+    CHECK(lines_of(npy_out / "index.csv").size() == 7);
+    CHECK(read_npy((npy_out / "digits_batch_5.npy").string()).shape() == Shape{1, 1, 32, 32});
+    fs::remove(npy_out / "digits_batch_3.png");
+    r = relprop_cli(npy_args);
+    CHECK(r.output.find("explained 1 input(s), 0 already done") != std::string::npos);
+    CHECK(lines_of(npy_out / "index.csv").size() == 7);
+    CHECK(fs::exists(npy_out / "digits_batch_3.png"));
+
     r = relprop_cli(args + " --target 1,2");
     CHECK(r.code == 1);
     CHECK(r.output.find("--out-dir takes --target argmax or one class") != std::string::npos);

@@ -66,9 +66,11 @@ std::string csv_line(const Row& r) {
            json_number(r.relevance_sum) + "," + csv_field(r.relevance) + "," + csv_field(r.heatmap);
 }
 
-// The rows of a previous run whose outputs still exist (the others are redone).
+// The rows of a previous run whose outputs still exist; an input with any output missing is redone
+// whole (all rows of its samples dropped).
 std::vector<Row> read_index(const fs::path& dir) {
     std::vector<Row> rows;
+    std::set<std::string> incomplete;
     std::ifstream in(dir / "index.csv");
     std::string line;
     if (!std::getline(in, line) || line != kHeader) return rows;
@@ -81,9 +83,12 @@ std::vector<Row> read_index(const fs::path& dir) {
             std::error_code ec;
             if (fs::exists(dir / r.relevance, ec) && (r.heatmap.empty() || fs::exists(dir / r.heatmap, ec)))
                 rows.push_back(r);
+            else
+                incomplete.insert(r.input);
         } catch (const std::exception&) {
         }
     }
+    std::erase_if(rows, [&](const Row& r) { return incomplete.count(r.input) > 0; });
     return rows;
 }
 

@@ -7,12 +7,10 @@
 
 #include <algorithm>
 #include <climits>
+#include <cmath>
 #include <initializer_list>
 #include <utility>
 
-#include <thrust/device_ptr.h>
-#include <thrust/execution_policy.h>
-#include <thrust/extrema.h>
 #include <cstdint>
 #include <string>
 
@@ -81,6 +79,33 @@ __global__ void copy_blocks_kernel(const float* src, int64_t src_offset, int64_t
     }
 }
 
+// Per block: the smallest of lo_in[0, n) and the largest of hi_in[0, n) over the block's grid-stride share,
+// into lo_out/hi_out[blockIdx.x]. NaN is skipped (fminf/fmaxf return the other operand), as the CPU's
+// std::min(lo, v)/std::max(hi, v) from ±infinity skip it. Stage 1 passes x as both inputs; stage 2, one
+// block, reduces the per-block results. blockDim.x must be kThreads (a power of two).
+__global__ void min_max_kernel(const float* lo_in, const float* hi_in, int64_t n, float* lo_out, float* hi_out) {
+    __shared__ float lo_s[kThreads], hi_s[kThreads];
+    float lo = INFINITY, hi = -INFINITY;
+    for (int64_t i = first_index(); i < n; i += grid_stride()) {
+        lo = fminf(lo, lo_in[i]);
+        hi = fmaxf(hi, hi_in[i]);
+    }
+    lo_s[threadIdx.x] = lo;
+    hi_s[threadIdx.x] = hi;
+    __syncthreads();
+    for (unsigned s = blockDim.x / 2; s > 0; s >>= 1) {
+        if (threadIdx.x < s) {
+            lo_s[threadIdx.x] = fminf(lo_s[threadIdx.x], lo_s[threadIdx.x + s]);
+            hi_s[threadIdx.x] = fmaxf(hi_s[threadIdx.x], hi_s[threadIdx.x + s]);
+        }
+        __syncthreads();
+    }
+    if (threadIdx.x == 0) {
+        lo_out[blockIdx.x] = lo_s[0];
+        hi_out[blockIdx.x] = hi_s[0];
+    }
+}
+
 // y [rows, cols]: every row = bias [cols].
 __global__ void broadcast_rows_kernel(const float* bias, float* y, int64_t rows, int64_t cols) {
     const int64_t n = rows * cols;
@@ -95,9 +120,15 @@ __global__ void map_kernel(F f, int64_t n) {
 
 __device__ inline float stab_sign(float z, float eps) { return z >= 0.0f ? eps : -eps; }
 
+// As the CPU's std::min(std::max(v, lo), hi), comparison for comparison: a NaN input stays NaN and −0
+// stays −0 (fminf/fmaxf would turn NaN into a bound and may turn −0 into +0).
 struct ClampMap {
     const float* x; float* y; float lo, hi;
-    __device__ void operator()(int64_t i) const { y[i] = fminf(fmaxf(x[i], lo), hi); }
+    __device__ void operator()(int64_t i) const {
+        const float v = x[i];
+        const float above = v < lo ? lo : v;
+        y[i] = hi < above ? hi : above;
+    }
 };
 struct ScaleMap {
     const float* x; float* y; float a;
@@ -193,20 +224,7 @@ public:
         check_same("multiply_accumulate", a, {b, &acc});
         launch("multiply_accumulate", a.numel(), MultiplyAccumulateMap{a.data(), b ? b->data() : nullptr, acc.data(), c});
     }
-    std::pair<float, float> min_max(const Tensor& t) override {
-        require_cuda(t, "min_max", "t");
-        if (t.numel() == 0) return {INFINITY, -INFINITY};
-        activate();
-        const thrust::device_ptr<const float> p(t.data());
-        const auto [lo, hi] = thrust::minmax_element(thrust::cuda::par.on(m_stream), p, p + t.numel());
-        float values[2];
-        RELPROP_CUDA_CHECK(cudaMemcpyAsync(&values[0], thrust::raw_pointer_cast(lo), sizeof(float),
-                                           cudaMemcpyDeviceToHost, m_stream));
-        RELPROP_CUDA_CHECK(cudaMemcpyAsync(&values[1], thrust::raw_pointer_cast(hi), sizeof(float),
-                                           cudaMemcpyDeviceToHost, m_stream));
-        RELPROP_CUDA_CHECK(cudaStreamSynchronize(m_stream));
-        return {values[0], values[1]};
-    }
+    std::pair<float, float> min_max(const Tensor& t) override;
     void sign_mask(const Tensor& z, int sign, const Tensor& x, Tensor& y) override {
         check_same("sign_mask", z, {&x, &y});
         launch("sign_mask", z.numel(), SignMaskMap{z.data(), x.data(), y.data(), sign});
@@ -270,7 +288,7 @@ CudaBackend::CudaBackend(int device) : m_device(device) {
         RELPROP_CUDA_CHECK(cudnnCreate(&m_cudnn));
         RELPROP_CUDA_CHECK(cudnnSetStream(m_cudnn, m_stream));
         m_pool = std::make_shared<cuda_detail::DevicePool>(m_device);
-        m_workspace = std::make_unique<cuda_detail::Workspace>(m_device);
+        m_workspace = std::make_unique<cuda_detail::Workspace>(m_device, *m_pool);
         m_conv = std::make_unique<cuda_detail::CudnnConv>(m_cudnn, m_stream, *m_pool, *m_workspace);
     } catch (...) {
         release();
@@ -446,6 +464,28 @@ void CudaBackend::copy_blocks(const Tensor& src, int64_t src_offset, int64_t src
     copy_blocks_kernel<<<blocks_for(count * block), kThreads, 0, m_stream>>>(
         src.data(), src_offset, src_stride, dst.data(), dst_offset, dst_stride, count, block);
     RELPROP_CUDA_CHECK_LAUNCH("copy_blocks_kernel");
+}
+
+// Two-stage reduction with own kernels on the stream (thrust's minmax_element would cudaMalloc/cudaFree
+// scratch at every call, and its `<` comparisons would let a NaN through where the CPU skips it).
+std::pair<float, float> CudaBackend::min_max(const Tensor& t) {
+    require_cuda(t, "min_max", "t");
+    const int64_t n = t.numel();
+    if (n == 0) return {INFINITY, -INFINITY};
+    activate();
+    constexpr unsigned kMaxPartials = 1024;
+    const unsigned blocks = std::min(blocks_for(n), kMaxPartials);
+    Tensor partial = m_pool->allocate({2 * static_cast<int64_t>(blocks)});
+    Tensor result = m_pool->allocate({2});
+    min_max_kernel<<<blocks, kThreads, 0, m_stream>>>(t.data(), t.data(), n, partial.data(), partial.data() + blocks);
+    RELPROP_CUDA_CHECK_LAUNCH("min_max_kernel");
+    min_max_kernel<<<1, kThreads, 0, m_stream>>>(partial.data(), partial.data() + blocks, blocks, result.data(),
+                                                 result.data() + 1);
+    RELPROP_CUDA_CHECK_LAUNCH("min_max_kernel (final)");
+    float values[2];
+    RELPROP_CUDA_CHECK(cudaMemcpyAsync(values, result.data(), sizeof values, cudaMemcpyDeviceToHost, m_stream));
+    RELPROP_CUDA_CHECK(cudaStreamSynchronize(m_stream));
+    return {values[0], values[1]};
 }
 
 // ---- linear (cuBLAS) --------------------------------------------------------------------------

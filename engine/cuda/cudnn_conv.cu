@@ -1,5 +1,6 @@
 #include "engine/cuda/cudnn_conv.h"
 
+#include <algorithm>
 #include <cstdlib>
 #include <string>
 
@@ -47,8 +48,12 @@ bool approximate(cudnnConvolutionBwdDataAlgo_t a) {
            a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD || a == CUDNN_CONVOLUTION_BWD_DATA_ALGO_WINOGRAD_NONFUSED;
 }
 
-// No TF32: FMA math only (CUDNN_DEFAULT_MATH would allow TF32 tensor cores on A100/H100).
-bool fp32_math(cudnnMathType_t m) { return m == CUDNN_FMA_MATH || m == CUDNN_DEFAULT_MATH; }
+// No TF32. The descriptor's math type is CUDNN_FMA_MATH and stays so (it is what runs: cuDNN executes an
+// algorithm with the descriptor's math type, not the one a heuristic entry reports). With FMA set, the
+// heuristics report CUDNN_FMA_MATH entries; a CUDNN_DEFAULT_MATH entry (which on A100/H100 could stand
+// for a TF32 kernel) is taken only when no FMA entry fits, and then still runs under FMA math. Entries
+// reporting tensor-op math are never taken.
+int math_rank(cudnnMathType_t m) { return m == CUDNN_FMA_MATH ? 0 : m == CUDNN_DEFAULT_MATH ? 1 : -1; }
 
 std::string shapes_text(const Shape& x, const Shape& w, const Shape& y) {
     return "input " + shape_str(x) + ", weights " + shape_str(w) + ", output " + shape_str(y);
@@ -146,17 +151,19 @@ CudnnConv::Entry& CudnnConv::entry(const Shape& x, const Shape& w, const ConvGeo
 
 namespace {
 
-// The first usable algorithm in cuDNN's heuristic order, deterministic ones first: status success,
-// FP32 math (no TF32), not approximate (unless RELPROP_CUDNN_ALGOS=all), workspace within `limit`.
-// `workspace(algo, &bytes)` asks cuDNN for an algorithm's workspace. False if there is none.
+// The first usable algorithm in cuDNN's heuristic order: status success, FP32 math (no TF32), not
+// approximate (unless RELPROP_CUDNN_ALGOS=all), workspace within `limit`; FMA entries before
+// CUDNN_DEFAULT_MATH ones, and deterministic ones first within each. `workspace(algo, &bytes)` asks
+// cuDNN for an algorithm's workspace (under the descriptor's FMA math). False if there is none.
 template <class Perf, class Algo, class WorkspaceFn>
 bool pick_algorithm(const std::vector<Perf>& perf, int returned, size_t limit, WorkspaceFn workspace, Algo& algo,
                     size_t& bytes) {
-    for (int pass = 0; pass < 2; ++pass) {
+    returned = std::min(returned, static_cast<int>(perf.size()));
+    for (int pass = 0; pass < 4; ++pass) {
         for (int i = 0; i < returned; ++i) {
             const Perf& p = perf[static_cast<size_t>(i)];
-            if (p.status != CUDNN_STATUS_SUCCESS || !fp32_math(p.mathType)) continue;
-            if (pass == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
+            if (p.status != CUDNN_STATUS_SUCCESS || math_rank(p.mathType) != pass / 2) continue;
+            if (pass % 2 == 0 && p.determinism != CUDNN_DETERMINISTIC) continue;
             if (!all_algorithms() && approximate(p.algo)) continue;
             size_t need = 0;
             if (workspace(p.algo, &need) != CUDNN_STATUS_SUCCESS || need > limit) continue;

@@ -91,7 +91,9 @@ void DevicePool::trim() {
     }
     if (blocks.empty()) return;
     DeviceScope scope(m_device);
-    // cudaFree waits for queued work on the device, so blocks still read by queued kernels are safe.
+    // Blocks go back to the pool when their tensor dies, possibly while kernels queued on the backend's
+    // stream still read them; wait for the device explicitly rather than rely on cudaFree doing so.
+    cudaDeviceSynchronize();
     for (const auto& [bytes, p] : blocks) cudaFree(p);
 }
 
@@ -121,8 +123,28 @@ void* Workspace::get(size_t bytes, cudaStream_t stream) {
         m_data = nullptr;
         m_bytes = 0;
     }
-    RELPROP_CUDA_CHECK(cudaMalloc(&m_data, grown));
-    m_bytes = grown;
+    // Out of memory: give the pool's cached blocks back to the driver, then try the exact size (the
+    // 1.5x growth is only a guess at later needs).
+    size_t size = grown;
+    cudaError_t status = cudaMalloc(&m_data, size);
+    if (status == cudaErrorMemoryAllocation) {
+        cudaGetLastError();
+        m_pool.trim();
+        status = cudaMalloc(&m_data, size);
+        if (status == cudaErrorMemoryAllocation && rounded(bytes) < size) {
+            cudaGetLastError();
+            size = rounded(bytes);
+            status = cudaMalloc(&m_data, size);
+        }
+    }
+    if (status != cudaSuccess) {
+        cudaGetLastError();
+        m_data = nullptr;
+        throw Error("cudaMalloc of a " + std::to_string(size >> 20) + " MiB cuDNN workspace failed (" +
+                    describe(status) + "); " + std::to_string(m_pool.in_use_bytes() >> 20) +
+                    " MiB in use by relprop tensors");
+    }
+    m_bytes = size;
     return m_data;
 }
 

@@ -30,7 +30,8 @@ public:
 
     // An uninitialized device tensor; its memory returns to this pool when the last copy is gone.
     Tensor allocate(const Shape& shape);
-    // Frees every cached (unused) block.
+    // Frees every cached (unused) block, after waiting for the device (queued work may still read
+    // blocks that were handed back while it was queued).
     void trim();
     // Bytes held in cached blocks and in blocks in use.
     size_t cached_bytes() const;
@@ -48,7 +49,8 @@ private:
 
 class Workspace {
 public:
-    explicit Workspace(int device) : m_device(device) {}
+    // Out of device memory, growing gives `pool`'s cached blocks back to the driver and tries again.
+    Workspace(int device, DevicePool& pool) : m_device(device), m_pool(pool) {}
     ~Workspace();
     Workspace(const Workspace&) = delete;
     Workspace& operator=(const Workspace&) = delete;
@@ -60,6 +62,7 @@ public:
 
 private:
     int m_device;
+    DevicePool& m_pool;
     void* m_data = nullptr;
     size_t m_bytes = 0;
 };

@@ -4,7 +4,9 @@
 
 #include <cuda_runtime.h>
 
+#include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "engine/backend.h"
@@ -164,7 +166,10 @@ TEST_CASE("cuda backend: copy_blocks") {
     b.gpu->copy_blocks(b.gpu->upload(src), 2, 10, dgathered, 1, 7, 5, 3);
     check_equal(*b.gpu, gathered, dgathered);
 
-    CHECK_THROWS_AS(b.gpu->copy_blocks(b.gpu->upload(src), 2, 10, dgathered, 1, 7, 6, 3), Error);
+    // Out of range: 7 blocks read up to src[2 + 6·10 + 3) = src[65) of 60; 6 blocks of 7 write up to
+    // dgathered[1 + 5·7 + 7) = [43) of 40. (6 blocks of 3 would still fit both: 55 ≤ 60, 39 ≤ 40.)
+    CHECK_THROWS_AS(b.gpu->copy_blocks(b.gpu->upload(src), 2, 10, dgathered, 1, 7, 7, 3), Error);
+    CHECK_THROWS_AS(b.gpu->copy_blocks(b.gpu->upload(src), 0, 10, dgathered, 1, 7, 6, 7), Error);
 }
 
 TEST_CASE("cuda backend: linear_forward and linear_backward_data agree with the CPU") {
@@ -237,5 +242,35 @@ TEST_CASE("cuda backend: min_max equals the CPU's") {
         const auto got = b.gpu->min_max(b.gpu->upload(host));
         CHECK(got.first == want.first);
         CHECK(got.second == want.second);
+    }
+    // NaN is skipped, as on the CPU (std::min/std::max from ±infinity); all NaN gives (inf, -inf).
+    Tensor with_nan = random_tensor({5000}, 42, -2.0f, 3.0f);
+    for (int64_t i = 0; i < with_nan.numel(); i += 7) with_nan[i] = NAN;
+    for (const Tensor& host : {with_nan, Tensor({3}, {NAN, NAN, NAN})}) {
+        const auto want = b.cpu->min_max(host);
+        const auto got = b.gpu->min_max(b.gpu->upload(host));
+        CHECK(got.first == want.first);
+        CHECK(got.second == want.second);
+    }
+}
+
+TEST_CASE("cuda backend: clamp keeps NaN and the sign of zero as the CPU does") {
+    Backends b;
+    const Tensor x({6}, {-0.0f, 0.0f, NAN, -1.5f, 2.5f, -INFINITY});
+    for (const auto& [lo, hi] : {std::pair{0.0f, INFINITY}, std::pair{-INFINITY, 0.0f}, std::pair{-1.0f, 1.0f}}) {
+        CAPTURE(lo);
+        CAPTURE(hi);
+        Tensor want = b.cpu->empty(x.shape()), got = b.gpu->empty(x.shape());
+        b.cpu->clamp(x, lo, hi, want);
+        b.gpu->clamp(b.gpu->upload(x), lo, hi, got);
+        const Tensor host = b.gpu->download(got);
+        for (int64_t i = 0; i < x.numel(); ++i) {
+            CAPTURE(i);
+            CHECK(std::isnan(host[i]) == std::isnan(want[i]));
+            if (!std::isnan(want[i])) {
+                CHECK(host[i] == want[i]);
+                CHECK(std::signbit(host[i]) == std::signbit(want[i]));
+            }
+        }
     }
 }

@@ -255,6 +255,10 @@ std::pair<int, int> resized_size(int width, int height, int size) {
     if (new_long > (int64_t(1) << 24))
         throw Error("resized_size: resizing " + std::to_string(width) + "x" + std::to_string(height) +
                     " to shorter side " + std::to_string(size) + " gives a side of " + std::to_string(new_long));
+    if (new_long * size > kImageDefaultMaxPixels)  // an extreme aspect ratio: a huge image from a small one
+        throw Error("resizing " + std::to_string(width) + "x" + std::to_string(height) + " to shorter side " +
+                    std::to_string(size) + " gives " + std::to_string(new_long * size) + " pixels, more than the " +
+                    std::to_string(kImageDefaultMaxPixels) + " allowed");
     return width <= height ? std::pair<int, int>{size, int(new_long)} : std::pair<int, int>{int(new_long), size};
 }
 

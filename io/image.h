@@ -61,7 +61,8 @@ Image convert_channels(const Image& img, int64_t channels);
 Image resize_bilinear(const Image& img, int out_width, int out_height);
 
 /// The size torchvision's Resize(int) gives: the shorter side becomes `size`, the longer side
-/// int(size * long / short). Returns {width, height}.
+/// int(size * long / short). Returns {width, height}. A result of more than kImageDefaultMaxPixels
+/// pixels (an extreme aspect ratio) is an Error.
 std::pair<int, int> resized_size(int width, int height, int size);
 
 /// torchvision's CenterCrop offsets: top = int(round((height - crop) / 2.0)) with Python's

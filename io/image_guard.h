@@ -10,7 +10,9 @@ namespace relprop {
 
 // Throws relprop::Error ("<source>: not a readable image (corrupt JPEG: ...)") when a JPEG's marker
 // segments (before and between its scans) hold what stb_image would mishandle:
-//   - a Huffman table (DHT) declaring more than 256 codes (stb writes past its 257-entry tables).
+//   - a Huffman table (DHT) declaring more than 256 codes (stb writes past its 257-entry tables);
+//   - a scan (SOS) using a Huffman table no DHT defined (stb decodes with uninitialized memory:
+//     out-of-bounds reads, or its assert() aborting the process).
 // Bytes that are not a JPEG, or a JPEG cut short, pass: stb reports those itself.
 void check_jpeg_segments(const std::string& bytes, const std::string& source);
 

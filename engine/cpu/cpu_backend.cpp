@@ -103,7 +103,9 @@ public:
     Tensor empty(const Shape& shape) override {
         int64_t n = shape_numel(shape);
         float* p = new (std::nothrow) float[std::max<int64_t>(n, 1)];
-        if (!p) throw Error("out of memory allocating a tensor of shape " + shape_str(shape));
+        if (!p)  // the same words as Tensor's own allocation failure
+            throw Error("out of memory: a tensor of shape " + shape_str(shape) + " needs " +
+                        std::to_string(std::max<int64_t>(n, 1) / (int64_t{1} << 18)) + " MiB");
         return Tensor::adopt(shape, p, Device::CPU, [](float* q) { delete[] q; });
     }
     Tensor upload(const Tensor& host) override { return host.clone(); }

@@ -71,6 +71,8 @@ Attributor::Attributor(Model model, AttributorOptions options)
     if (o.keep_node_relevance && !is_reverse_method(o.method))
         throw Error("keep_node_relevance needs the lrp, gradient or input-x-gradient method, not " + method_name(o.method));
     if (o.method == Method::Lrp || o.use_rules) {
+        std::unique_lock<std::mutex> lock(s.model.device_mutex(), std::defer_lock);  // the Plan uploads
+        if (s.model.backend().device() != Device::CPU) lock.lock();
         std::vector<RuleOverride> overrides;
         for (const std::string& r : o.rules) overrides.push_back(parse_override(r));
         s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, overrides);

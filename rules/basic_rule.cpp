@@ -26,7 +26,10 @@ Params modify(const Params& params, const ParamMod& mod, Backend& backend) {
     for (const auto& [name, value] : params) {
         if (name == "bias" && mod.drop_bias) continue;
         if (!mod.fn) {
-            out[name] = on_device(backend, value);
+            // Unmodified: the op's own tensor. A device backend keeps one resident copy of a host
+            // parameter (engine/cuda: ResidentParams), shared with the forward pass, instead of an upload
+            // per branch and plan (VGG-16's dense layers: ~500 MB each).
+            out[name] = value;
             continue;
         }
         Tensor host = value.device() == Device::CPU ? value.clone() : backend.download(value);

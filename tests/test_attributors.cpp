@@ -3,7 +3,9 @@
 #include <doctest/doctest.h>
 
 #include <cmath>
+#include <fstream>
 #include <numeric>
+#include <sstream>
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
@@ -15,6 +17,7 @@
 #include "io/onnx_import.h"
 #include "layers/linear.h"
 #include "layers/relu.h"
+#include "relprop/relprop.hpp"
 #include "rules/composite.h"
 #include "rules/plan.h"
 #include "tests/fixtures.h"
@@ -220,4 +223,48 @@ TEST_CASE("SmoothGrad and Integrated Gradients average an LRP plan's modified gr
     CHECK(test::max_rel_error(smoothgrad(ex, r.input, {}, o, plan.propagator()).attribution, lrp.attribution) < 1e-6);
     // The plain gradient differs from LRP here, so the propagator was used.
     CHECK(test::max_rel_error(gradient(ex, r.input).attribution, lrp.attribution) > 1e-2);
+}
+
+TEST_CASE("Integrated Gradients (plain and with LRP rules) and Occlusion match zennit 0.5.1") {
+    // tests/fixtures/zennit_attr, made by tools/make_zennit_attributor_fixtures.py.
+    std::ifstream manifest(fixture_path("zennit_attr/MANIFEST"));
+    int checked = 0;
+    for (std::string line; std::getline(manifest, line);) {
+        std::istringstream fields(line);
+        std::string file, model_name, method;
+        std::getline(fields, file, '\t');
+        std::getline(fields, model_name, '\t');
+        std::getline(fields, method, '\t');
+        relprop::AttributorOptions o;
+        if (method == "integrated-gradients") {
+            o.method = Method::IntegratedGradients;
+            o.integrated_gradients.steps = 20;
+        } else if (method == "integrated-gradients-epsilon-plus-flat") {
+            o.method = Method::IntegratedGradients;
+            o.integrated_gradients.steps = 8;
+            o.use_rules = true;
+            o.composite = "epsilon-plus-flat";
+        } else {
+            REQUIRE(method == "occlusion-keep-w8-s4");
+            o.method = Method::Occlusion;
+            o.occlusion.window = {8, 8};
+            o.occlusion.stride = {4, 4};
+            o.occlusion.mode = OcclusionMode::Keep;
+        }
+        const relprop::Attributor explain(relprop::Model::load(fixture_path("onnx/" + model_name + ".onnx")), o);
+        const Tensor x = read_npy(fixture_path("onnx/" + model_name + ".input.npy"));
+        const Tensor ref = read_npy(fixture_path("zennit_attr/" + file));
+        const Tensor got = explain(x).relevance;
+        double d2 = 0.0, r2 = 0.0;
+        for (int64_t i = 0; i < ref.numel(); ++i) {
+            d2 += (double(got[i]) - ref[i]) * (double(got[i]) - ref[i]);
+            r2 += double(ref[i]) * ref[i];
+        }
+        const double rel_l2 = std::sqrt(d2 / r2), max_rel = test::max_rel_error(got, ref);
+        MESSAGE("zennit ", file, ": relative L2 ", rel_l2, ", max abs ", max_rel, " x max|ref|");
+        CHECK(rel_l2 < 1e-5);
+        CHECK(max_rel < 1e-5);
+        ++checked;
+    }
+    CHECK(checked == 5);
 }

@@ -46,7 +46,7 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
     -Db_sanitize=address,undefined -Db_lundef=false \
     "-Dcpp_args=['-fsanitize=fuzzer-no-link', '-fno-sanitize-recover=all', '-Wno-pass-failed']" || fail_all "meson setup failed"
 fi
-meson compile -C "$BUILD" "${TARGETS[@]/#/fuzz-}" || fail_all "build failed"
+meson compile -C "$BUILD" -j 2 "${TARGETS[@]/#/fuzz-}" || fail_all "build failed"
 
 # Seed corpora: the committed fixtures, hand-made seeds and every past finding.
 mkdir -p "$WORK"

@@ -9,15 +9,18 @@
 #include <cstdint>
 #include <string>
 
+#include "canonize/pipeline.h"
 #include "engine/backend.h"
 #include "io/image.h"
 #include "io/npy.h"
 #include "io/onnx_import.h"
+#include "rules/composite.h"
 #include "rules/explainer.h"
 
 namespace relprop::fuzz {
 
-// ONNX bytes → import; a model that imports and is small is run forward and explained (gradient).
+// ONNX bytes → import; a model that imports and is small is canonized, run forward and explained
+// (gradient, and LRP with the epsilon-plus-flat composite).
 inline void onnx_entry(const uint8_t* data, size_t size) {
     ImportOptions options;
     options.max_tensor_elements = int64_t{1} << 22;
@@ -32,12 +35,15 @@ inline void onnx_entry(const uint8_t* data, size_t size) {
     int64_t work = shape_numel(in);
     for (const Value& v : g.values()) work += v.shape.empty() ? 0 : shape_numel(v.shape);
     if (work > (int64_t{1} << 18)) return;  // imported fine; too big to run on every input
-    auto graph = std::make_shared<const Graph>(std::move(model.graph));
+    auto graph = std::make_shared<const Graph>(canonize(model.graph, "auto").graph);
     std::unique_ptr<Backend> backend = make_backend("cpu");
     Explainer explainer(graph, *backend);
     Tensor x(in);
     for (int64_t i = 0; i < x.numel(); ++i) x[i] = static_cast<float>(i % 7) - 3.0f;
-    explainer.gradient(explainer.forward(x));
+    const Recording rec = explainer.forward(x);
+    explainer.gradient(rec);
+    const Plan plan(graph, assign_rules(*graph, "epsilon-plus-flat"), *backend);
+    explainer.explain(rec, plan);
 }
 
 // .npy bytes → a float32 tensor.

@@ -495,12 +495,17 @@ std::vector<Constant> fold_constant_node(const onnx::NodeProto& node, const std:
         const bool allow_zero = int_attribute(node, "allowzero", 0) != 0;
         int64_t known = 1, infer = -1;
         for (size_t d = 0; d < target.size(); ++d) {
-            if (target[d] == 0 && !allow_zero) target[d] = r.shape.at(d);
+            if (target[d] == 0 && !allow_zero) {
+                if (d >= r.shape.size())
+                    throw Error("Reshape: the target " + shape_str(target) + " copies dimension " + std::to_string(d) +
+                                " (0) that the input " + shape_str(r.shape) + " lacks");
+                target[d] = r.shape[d];
+            }
             if (target[d] == -1) {
                 if (infer >= 0) throw Error("Reshape: more than one -1");
                 infer = static_cast<int64_t>(d);
-            } else {
-                known *= target[d];
+            } else if (target[d] < 0 || __builtin_mul_overflow(known, target[d], &known)) {
+                throw Error("Reshape: cannot reshape " + shape_str(r.shape) + " to " + shape_str(target));
             }
         }
         if (infer >= 0) target[infer] = known ? r.numel() / known : 0;

@@ -36,8 +36,8 @@ Shape Reshape::infer_shape(const std::vector<Shape>& inputs) const {
         }
         if (out[d] == -1)
             infer_at = static_cast<int64_t>(d);
-        else
-            known *= out[d];
+        else if (__builtin_mul_overflow(known, out[d], &known))  // sizes from a hostile file
+            throw Error("cannot reshape " + shape_str(x) + " to " + shape_str(m_target) + ": the size overflows");
     }
     if (infer_at >= 0) {
         if (known == 0 || total % known != 0)

@@ -85,3 +85,10 @@ TEST_CASE("fuzz regressions: what each image finding is refused with") {
     const std::string empty_idat = message("png_empty_idat_memcpy_null.png");
     CHECK((empty_idat.empty() || empty_idat.rfind("fuzz.img: ", 0) == 0));
 }
+
+TEST_CASE("fuzz regressions: what each ONNX finding is refused with") {
+    // Constant folding of Reshape multiplied the target's sizes without an overflow check (signed
+    // overflow); a 0 past the input's rank threw std::out_of_range instead of relprop::Error.
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "reshape_constant_size_overflow.onnx") ==
+          "ONNX buffer: node '/net/net.0/Reshape' (Reshape): Reshape: cannot reshape [8] to [144115188075855871, 244]");
+}

@@ -99,6 +99,12 @@ void resolve_pads(const Attributes& at, const Shape& x, std::array<int64_t, 2> k
     } else if (auto_pad == "VALID") {
         begin = end = {0, 0};
     } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+        if (x.size() != 4)
+            throw Error("auto_pad " + auto_pad + " needs a 4-D input [N, C, H, W], got " + shape_str(x));
+        for (int i = 0; i < 2; ++i)
+            if (stride[i] < 1 || dilation[i] < 1 || kernel[i] < 1)
+                throw Error("kernel " + std::to_string(kernel[i]) + ", stride " + std::to_string(stride[i]) +
+                            " and dilation " + std::to_string(dilation[i]) + " must all be >= 1");
         for (int i = 0; i < 2; ++i) {
             const int64_t in = x.at(2 + i), out = (in + stride[i] - 1) / stride[i];
             const int64_t total = std::max<int64_t>(0, (out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - in);

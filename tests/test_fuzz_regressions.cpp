@@ -91,4 +91,11 @@ TEST_CASE("fuzz regressions: what each ONNX finding is refused with") {
     // overflow); a 0 past the input's rank threw std::out_of_range instead of relprop::Error.
     CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "reshape_constant_size_overflow.onnx") ==
           "ONNX buffer: node '/net/net.0/Reshape' (Reshape): Reshape: cannot reshape [8] to [144115188075855871, 244]");
+    // auto_pad SAME_* read the input's H and W with .at(): a 3-D input threw std::out_of_range.
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "conv_same_pad_rank3_input.onnx") ==
+          "ONNX buffer: node 'conv_0' (Conv): auto_pad SAME_UPPER needs a 4-D input [N, C, H, W], got [1, 3, 10]");
+    // ... and divided by the stride before anything checked it (found next to the previous one, by
+    // reading: stride 0 was an integer division by zero).
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "conv_same_pad_stride0.onnx") ==
+          "ONNX buffer: node 'conv_0' (Conv): kernel 3, stride 0 and dilation 1 must all be >= 1");
 }

@@ -407,9 +407,11 @@ private:
         if (op == "Flatten") return emit(name, std::make_shared<Flatten>(at.i("axis", 1)), {runtime_input(n, 0)}, out);
         if (op == "Reshape") {
             std::vector<int64_t> target = constant(n, 1, "shape").ints("Reshape shape");
+            const Shape& x1 = m_shape1.at(runtime_input(n, 0));
+            const Shape& x2 = m_shape2.at(runtime_input(n, 0));
             for (size_t d = 0; d < target.size(); ++d) {
                 if (target[d] != kBatchDim) continue;
-                if (d != 0 || m_input_shape[0] != -1 || m_shape1.at(n.input(0))[0] != 1 || m_shape2.at(n.input(0))[0] != 2)
+                if (d != 0 || m_input_shape[0] != -1 || x1.empty() || x1[0] != 1 || x2[0] != 2)
                     throw Error("a Reshape target that uses the batch size is only supported as its first dimension");
                 target[d] = 0;  // copy the input's batch dimension
             }
@@ -428,8 +430,8 @@ private:
 
     // Shape of a value computed from the model's input: its static shape, with the batch size symbolic.
     void fold_shape(const NodeProto& n) {
-        const Shape& s1 = m_shape1.at(n.input(0));
-        const Shape& s2 = m_shape2.at(n.input(0));
+        const Shape& s1 = m_shape1.at(runtime_input(n, 0));
+        const Shape& s2 = m_shape2.at(runtime_input(n, 0));
         Constant c;
         c.integer = true;
         for (size_t d = 0; d < s1.size(); ++d) {

@@ -441,7 +441,8 @@ std::vector<Constant> fold_constant_node(const onnx::NodeProto& node, const std:
     if (op == "Concat") {
         std::vector<const Constant*> parts;
         for (size_t k = 0; k < in.size(); ++k) parts.push_back(&input(node, in, k));
-        const Constant& first = *parts.at(0);
+        if (parts.empty()) throw Error("Concat has no inputs");
+        const Constant& first = *parts[0];
         const int64_t rank = static_cast<int64_t>(first.shape.size());
         const int64_t axis = normalize_axis(int_attribute(node, "axis", 0), rank, "Concat");
         Shape out = first.shape;

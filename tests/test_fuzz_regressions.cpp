@@ -98,4 +98,7 @@ TEST_CASE("fuzz regressions: what each ONNX finding is refused with") {
     // reading: stride 0 was an integer division by zero).
     CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "conv_same_pad_stride0.onnx") ==
           "ONNX buffer: node 'conv_0' (Conv): kernel 3, stride 0 and dilation 1 must all be >= 1");
+    // Constant folding of a Concat without inputs read parts.at(0): std::out_of_range.
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "concat_constant_no_inputs.onnx") ==
+          "ONNX buffer: node 'concat_1' (Concat): Concat has no inputs");
 }

@@ -9,7 +9,10 @@
 # build-fuzz/findings/<target>/crash-* (commit it under tests/fuzz/regressions/<target>/ once fixed).
 # Ends with one line "N passed, N failed, 0 skipped" (one per target).
 # Env: RELPROP_FUZZ_BUILD_DIR (default build-fuzz), RELPROP_FUZZ_WORK, RELPROP_FUZZ_TARGETS
-# (default "onnx npy image"), RELPROP_FUZZ_ARGS (extra libFuzzer flags).
+# (default "onnx npy image"), RELPROP_FUZZ_ARGS (extra libFuzzer flags), RELPROP_FUZZ_SEED and
+# RELPROP_FUZZ_RUNS (a number, or per target "onnx=30000,npy=1000000"; CI sets both: with a fixed seed, a capped number of inputs, one OpenMP thread
+# and the fresh seed corpus, a run tries the same inputs on every machine, so CI cannot turn red on
+# a finding no one has seen; unset = a random seed and no cap, for exploring).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -19,6 +22,8 @@ BUILD=${RELPROP_FUZZ_BUILD_DIR:-build-fuzz}
 WORK=${RELPROP_FUZZ_WORK:-$BUILD/corpus}
 read -r -a TARGETS <<< "${RELPROP_FUZZ_TARGETS:-onnx npy image}"
 read -r -a EXTRA <<< "${RELPROP_FUZZ_ARGS:-}"
+[[ -n "${RELPROP_FUZZ_SEED:-}" ]] && EXTRA+=("-seed=$RELPROP_FUZZ_SEED")
+export OMP_NUM_THREADS=1  # the ONNX target runs models: one thread keeps coverage feedback repeatable
 fail_all() { echo "fuzz.sh: $1"; echo "0 passed, ${#TARGETS[@]} failed, 0 skipped"; exit 1; }
 
 # Packages: relprop's own (setup.sh) and clang-14 with libFuzzer/sanitizer runtimes, libomp for
@@ -68,11 +73,17 @@ for t in "${TARGETS[@]}"; do
   log="$BUILD/fuzz-$t.log"
   echo "=== fuzz.sh: fuzz-$t for ${SECONDS_PER_TARGET}s (corpus $WORK/$t, log $log)"
   rc=0
+  runs=()  # this target's cap on inputs: RELPROP_FUZZ_RUNS as one number or "target=N,..."
+  case "${RELPROP_FUZZ_RUNS:-}" in
+    "") ;;
+    *=*) n=$(tr ',' '\n' <<< "$RELPROP_FUZZ_RUNS" | sed -n "s/^$t=//p"); [[ -n "$n" ]] && runs=("-runs=$n") ;;
+    *) runs=("-runs=$RELPROP_FUZZ_RUNS") ;;
+  esac
   # -rss_limit_mb / -malloc_limit_mb: an input that makes the reader allocate > 2 GB is a finding
   # (limits must refuse it first); -timeout: 10 s on one input is a hang.
   "$BUILD/tests/fuzz/fuzz-$t" "$WORK/$t" -max_total_time="$SECONDS_PER_TARGET" \
     -timeout=10 -rss_limit_mb=2048 -malloc_limit_mb=2048 -max_len=1048576 -print_final_stats=1 \
-    -artifact_prefix="$findings/" "${EXTRA[@]}" > "$log" 2>&1 || rc=$?
+    -artifact_prefix="$findings/" "${runs[@]}" "${EXTRA[@]}" > "$log" 2>&1 || rc=$?
   execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}' | tail -n 1)
   rate=$(grep -E '^stat::average_exec_per_sec' "$log" | awk '{print $2}' | tail -n 1)
   if (( rc == 0 )); then

@@ -71,8 +71,7 @@ Attributor::Attributor(Model model, AttributorOptions options)
     if (o.keep_node_relevance && !is_reverse_method(o.method))
         throw Error("keep_node_relevance needs the lrp, gradient or input-x-gradient method, not " + method_name(o.method));
     if (o.method == Method::Lrp || o.use_rules) {
-        std::unique_lock<std::mutex> lock(s.model.device_mutex(), std::defer_lock);  // the Plan uploads
-        if (s.model.backend().device() != Device::CPU) lock.lock();
+        const auto lock = s.model.lock_device();  // the Plan uploads
         std::vector<RuleOverride> overrides;
         for (const std::string& r : o.rules) overrides.push_back(parse_override(r));
         s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, overrides);
@@ -96,8 +95,7 @@ Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& t
         require_finite(batch, "input '" + s.model.graph().values()[s.model.graph().inputs()[0]].name + "'",
                        "set AttributorOptions::allow_nonfinite (--allow-nonfinite on the command line) to explain "
                        "anyway");
-    std::unique_lock<std::mutex> lock(s.model.device_mutex(), std::defer_lock);
-    if (s.model.backend().device() != Device::CPU) lock.lock();
+    const auto lock = s.model.lock_device();
 
     Result r;
     if (is_reverse_method(o.method)) {

@@ -37,7 +37,10 @@ Model Model::from_imported(OnnxModel imported, const LoadOptions& options) {
     return Model(std::move(state));
 }
 
-std::mutex& Model::device_mutex() const { return m_state->device_mutex; }
+std::unique_lock<std::mutex> Model::lock_device() const {
+    if (m_state->backend->device() == Device::CPU) return {};
+    return std::unique_lock<std::mutex>(m_state->device_mutex);
+}
 const OnnxModel& Model::imported() const { return m_state->imported; }
 const Graph& Model::graph() const { return *m_state->graph; }
 const std::shared_ptr<const Graph>& Model::shared_graph() const { return m_state->graph; }

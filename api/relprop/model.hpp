@@ -58,7 +58,8 @@ public:
 private:
     friend class Attributor;  // takes the device lock (one CUDA stream per model)
     struct State;
-    std::mutex& device_mutex() const;
+    // Held while using a device backend (one stream per model); not taken on the CPU.
+    std::unique_lock<std::mutex> lock_device() const;
     explicit Model(std::shared_ptr<const State> state);
     std::shared_ptr<const State> m_state;
 };

@@ -2,12 +2,12 @@
 
 #include <cmath>
 #include <cstdlib>
-#include <list>
 #include <mutex>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "engine/cpu/onednn_cache.h"
+#include "engine/derived_cache.h"
 #include "engine/cpu/pooling.h"
 #include "engine/error.h"
 
@@ -258,21 +258,9 @@ private:
     memory weights_in(const Tensor& w, int64_t groups, const memory::desc& desc) {
         memory user = weights_mem(w, groups);
         if (user.get_desc() == desc) return user;
-        const std::weak_ptr<const float> token = w.storage_token();
-        if (token.expired()) return to_layout(user, desc);  // wrapped memory: not cached
-        std::lock_guard<std::mutex> lock(m_weights_mutex);
-        for (auto it = m_weights.begin(); it != m_weights.end();) {  // drop entries of freed tensors
-            if (it->token.expired())
-                it = m_weights.erase(it);
-            else
-                ++it;
-        }
-        for (const CachedWeights& c : m_weights)
-            if (c.data == w.data() && c.reordered.get_desc() == desc && !c.token.owner_before(token) &&
-                !token.owner_before(c.token))
-                return c.reordered;
-        m_weights.push_back({token, w.data(), to_layout(user, desc)});
-        return m_weights.back().reordered;
+        return m_weights.get(
+            w, [&](const memory& cached) { return cached.get_desc() == desc; },
+            [&] { return to_layout(user, desc); });
     }
     // `m` in layout `desc` (a reordered copy if it is in another one).
     memory to_layout(const memory& m, const memory::desc& desc) {
@@ -358,13 +346,7 @@ private:
     dnnl::engine m_engine;
     PrimitiveCache<ConvEntry> m_conv;
     PrimitiveCache<InnerProductEntry> m_ip;
-    struct CachedWeights {
-        std::weak_ptr<const float> token;
-        const float* data;
-        memory reordered;
-    };
-    std::mutex m_weights_mutex;
-    std::list<CachedWeights> m_weights;
+    DerivedCache<memory> m_weights;  // reordered weights, per weight tensor and layout
 };
 
 }  // namespace

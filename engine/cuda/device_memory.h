@@ -17,6 +17,7 @@
 #include <memory>
 #include <mutex>
 
+#include "engine/derived_cache.h"
 #include "engine/tensor.h"
 
 namespace relprop::cuda_detail {
@@ -74,35 +75,13 @@ public:
     template <class Upload>
     Tensor get(const Tensor& t, Upload upload) {
         if (t.device() == Device::CUDA) return t;
-        const std::weak_ptr<const float> token = t.storage_token();
-        if (token.expired()) return upload(t);
-        std::lock_guard<std::mutex> lock(m_mutex);
-        for (auto it = m_entries.begin(); it != m_entries.end();) {  // drop copies of freed tensors
-            if (it->token.expired())
-                it = m_entries.erase(it);
-            else
-                ++it;
-        }
-        for (const Entry& e : m_entries)
-            if (e.host == t.data() && e.device.shape() == t.shape() && !e.token.owner_before(token) &&
-                !token.owner_before(e.token))
-                return e.device;
-        m_entries.push_back({token, t.data(), upload(t)});
-        return m_entries.back().device;
+        return m_copies.get(
+            t, [&](const Tensor& copy) { return copy.shape() == t.shape(); }, [&] { return upload(t); });
     }
-    void clear() {
-        std::lock_guard<std::mutex> lock(m_mutex);
-        m_entries.clear();
-    }
+    void clear() { m_copies.clear(); }
 
 private:
-    struct Entry {
-        std::weak_ptr<const float> token;
-        const float* host;
-        Tensor device;
-    };
-    std::mutex m_mutex;
-    std::list<Entry> m_entries;
+    DerivedCache<Tensor> m_copies;
 };
 
 }  // namespace relprop::cuda_detail

@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdlib>
 #include <fstream>
 #include <functional>
 #include <string>
@@ -13,9 +14,14 @@
 
 namespace relprop::test {
 
-inline std::string fixture_path(const std::string& relative) {
-    return std::string(RELPROP_FIXTURES_DIR) + "/" + relative;
+// $RELPROP_FIXTURES_DIR when set (the test binaries run from a copy of the tree, e.g. on a GPU machine),
+// else the source tree's tests/fixtures that meson compiled in.
+inline std::string fixtures_dir() {
+    const char* env = std::getenv("RELPROP_FIXTURES_DIR");
+    return env && *env ? env : RELPROP_FIXTURES_DIR;
 }
+
+inline std::string fixture_path(const std::string& relative) { return fixtures_dir() + "/" + relative; }
 
 // The ONNX fixtures listed in tests/fixtures/onnx/MANIFEST.
 inline std::vector<std::string> onnx_fixture_names() {

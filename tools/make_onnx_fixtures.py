@@ -26,6 +26,7 @@ Everything is deterministic (fixed seeds); rerunning rewrites identical files.
 
 import argparse
 import collections
+import inspect
 import io
 import os
 import sys
@@ -222,6 +223,10 @@ def export_torch(model, x, opset, keep_bn=False):
         # then warns about constant folding in training-amenable mode: harmless, the model is in
         # eval mode and the output is checked against torch below.
         kwargs["training"] = torch.onnx.TrainingMode.PRESERVE
+    if "dynamo" in inspect.signature(torch.onnx.export).parameters:
+        # torch >= 2.9 exports with torch.export (opset 18+, other graph shapes) by default; keep the
+        # TorchScript exporter that users of torch 1.13-2.8 get, so every torch writes the same graph.
+        kwargs["dynamo"] = False
     f = io.BytesIO()
     with torch.no_grad():
         torch.onnx.export(model.eval(), torch.from_numpy(x), f, input_names=["input"],

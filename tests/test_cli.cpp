@@ -201,3 +201,36 @@ TEST_CASE("cli: explain PNG images of the bundled demo model; heatmaps decode at
     CHECK(r.output.find("the inputs are [1, 1, 224, 224] but the model takes [-1, 1, 32, 32] (for images: --resize") !=
           std::string::npos);
 }
+
+TEST_CASE("cli: every committed ONNX fixture through explain and check: a result or a clear error, never a crash") {
+    // op_flatten_axis2 ([N,3,4,5] -> [N*3,20]) wrote past the end of the logits (one row per input sample
+    // assumed) and crashed at exit; it was found by running the fixtures through the CLI on a GPU machine.
+    const std::vector<std::string> names = relprop::test::onnx_fixture_names();
+    REQUIRE(names.size() >= 20);
+    int explained = 0;
+    for (const std::string& name : names) {
+        CAPTURE(name);
+        const std::string model = fixture_path("onnx/" + name + ".onnx");
+        const std::string input = fixture_path("onnx/" + name + ".input.npy");
+        const std::string out = (temp_dir() / (name + ".npy")).string();
+        for (const char* method : {"lrp", "gradient"}) {
+            CAPTURE(method);
+            const Result r = relprop_cli("explain " + model + " " + input + " --method " + method + " --out " + out);
+            CHECK_MESSAGE((r.code == 0 || r.code == 1), r.output);  // -1: killed by a signal
+            if (r.code == 0) {
+                CHECK(read_npy(out).shape() == read_npy(input).shape());
+                ++explained;
+            } else {
+                CHECK(r.output.rfind("relprop: error: ", 0) == 0);
+            }
+        }
+        const Result c = relprop_cli("check " + model + " " + input);
+        CHECK_MESSAGE((c.code == 0 || c.code == 1), c.output);
+    }
+    CHECK(explained >= 2 * static_cast<int>(names.size()) - 2);  // all but op_flatten_axis2
+    const Result r = relprop_cli("explain " + fixture_path("onnx/op_flatten_axis2.onnx") + " " +
+                                 fixture_path("onnx/op_flatten_axis2.input.npy"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find("has 6 rows for 2 input sample(s): the command line explains models with one output row per "
+                        "input sample") != std::string::npos);
+}

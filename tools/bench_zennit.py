@@ -29,8 +29,9 @@ Parameters are frozen (requires_grad False): only the input gradient/relevance i
 Composites as in tools/make_zennit_fixtures.py: zennit defaults, BatchNorm -> Pass, epsilon-gamma-box with
 low/high = ImageNet-normalized pixel values 0 and 1 per channel. Canonizers: VGG VGGCanonizer, ResNet
 ResNetCanonizer, DenseNet NamedMergeBatchNorm of the true conv->BN pairs only (features.conv0->features.norm0
-and every dense layer's conv1->norm2; the other BNs get Pass). Merged BNs get eps=0 (zennit 0.5.1 leaves the
-eps in place; an ONNX export folds BN exactly). Note: torchvision's DenseNet applies its final ReLU and pooling
+and every dense layer's conv1->norm2; the other BNs get Pass). Merged BNs get eps=1e-12 (zennit 0.5.1 leaves the
+eps in place; an ONNX export folds BN exactly; zennit 1.0 sets it to 0, which torch 2.11 refuses: "batch_norm eps
+must be positive"): with running_var 1, 1 + 1e-12 rounds to 1 in float32, so the merged BN is exactly the identity. Note: torchvision's DenseNet applies its final ReLU and pooling
 functionally, where zennit keeps the plain gradient.
 """
 
@@ -39,6 +40,7 @@ import os
 import resource
 import sys
 import time
+import traceback
 
 import numpy as np
 import torch
@@ -149,7 +151,7 @@ def main():
         attributor.__enter__()  # one context for all runs: canonizers and hooks registered once
         for h in composite.handles:
             if isinstance(h, MergeBatchNorm):
-                h.batch_norm.eps = 0.0
+                h.batch_norm.eps = 1e-12  # the identity in float32; 0 is refused by torch 2.11
 
         def run():
             out, rel = attributor(x, one_hot)
@@ -182,6 +184,7 @@ if __name__ == "__main__":
     except BaseException as e:  # noqa: B036  (the driver reads one line: report everything, incl. KeyboardInterrupt)
         if isinstance(e, SystemExit) and e.code in (0, None):
             raise
+        traceback.print_exc(file=sys.stderr)  # the driver shows stderr as it comes: the whole story there
         msg = " ".join(f"{type(e).__name__}: {e}".split())
         print(f"error {msg}", flush=True)
         sys.exit(1)

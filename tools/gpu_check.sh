@@ -12,7 +12,7 @@
 # torchvision, onnx, onnxruntime and zennit 1.0 (PYTHONPATH may point at an unpacked wheel).
 # Env: RELPROP_GPU_RUNS (timed runs per bench configuration, default 5), RELPROP_GPU_BATCHES (default
 # 1,16,64), RELPROP_GPU_MODELS (default resnet50,vgg16,densenet121), RELPROP_GPU_SKIP (steps to skip:
-# tests,cli,bench). Every step has a time limit and the later steps run when an earlier one fails.
+# tests,cli,bench,algos). Every step has a time limit and the later steps run when an earlier one fails.
 # Writes OUT_DIR/gpu_check.log (everything), bench.md, bench.json; prints a summary last.
 set -uo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -28,10 +28,10 @@ step() {  # step NAME SECONDS COMMAND...: run with a limit, record rc and time
     local name=$1 limit=$2 t0 rc
     shift 2
     echo "=== $name (limit ${limit}s)"
-    t0=$(date +%s.%N)
+    t0=$(date +%s%N)
     timeout --kill-after=5 "$limit" "$@"
     rc=$?
-    SUMMARY+=("$(printf '%-14s rc=%-3s %6.1f s' "$name" "$rc" "$(echo "$(date +%s.%N) - $t0" | bc)")")
+    SUMMARY+=("$(printf '%-14s rc=%-3s %6.1f s' "$name" "$rc" "$(( ($(date +%s%N) - t0) / 1000000 ))e-3")")
     echo "=== $name: rc=$rc"
 }
 
@@ -71,6 +71,9 @@ if [[ $SKIP != *tests* ]]; then
     # The tests find the fixtures through the path compiled in; point it here.
     step cuda-tests 240 env RELPROP_FIXTURES_DIR="$PWD/tests/fixtures" LD_LIBRARY_PATH="$RELPROP_LD" \
         "$G/bin/relprop-cuda-tests" --duration=true
+    # The same with the algorithms chosen by timing (RELPROP_CUDNN_SEARCH=timed).
+    step cuda-tests-timed 120 env RELPROP_CUDNN_SEARCH=timed RELPROP_FIXTURES_DIR="$PWD/tests/fixtures" \
+        LD_LIBRARY_PATH="$RELPROP_LD" "$G/bin/relprop-cuda-tests"
 fi
 
 # The command line on the GPU against the CPU: the demo (--json names the GPU) and every ONNX fixture
@@ -107,6 +110,19 @@ if [[ $SKIP != *bench* ]]; then
         --python "$W/python" --dir "$W/full" --models "$models" --batches "${RELPROP_GPU_BATCHES:-1,16,64}" \
         --methods forward,epsilon-plus-flat --runs "${RELPROP_GPU_RUNS:-5}" \
         --markdown "$O/bench.md" --json "$O/bench.json"
+fi
+# What cuDNN's algorithm choice costs: relprop alone with the algorithms ranked by measured time
+# (RELPROP_CUDNN_SEARCH=timed), and with every algorithm allowed (RELPROP_CUDNN_ALGOS=all: FFT and
+# Winograd too), at the largest batch (README "CUDA").
+variant() {  # variant NAME ENV=VALUE
+    step "bench-$1" 100 env "$2" LD_LIBRARY_PATH="$RELPROP_LD" "$G/bin/relprop-bench" \
+        --device cuda --dir "$W/full" --models "$models" --batches "${RELPROP_GPU_ALGO_BATCHES:-64}" \
+        --methods forward,epsilon-plus-flat --runs "${RELPROP_GPU_RUNS:-5}" \
+        --markdown "$O/bench-$1.md" --json "$O/bench-$1.json"
+}
+if [[ $SKIP != *algos* ]]; then
+    variant timed RELPROP_CUDNN_SEARCH=timed
+    variant all-algos RELPROP_CUDNN_ALGOS=all
 fi
 nvidia-smi --query-gpu=name,memory.used,memory.total,temperature.gpu,clocks.sm --format=csv
 echo "=== summary"

@@ -38,6 +38,17 @@ bool all_algorithms() {
     return all;
 }
 
+// RELPROP_CUDNN_SEARCH=timed: cuDNN runs every algorithm once per shape and ranks them by measured
+// time (cudnnFind*, as torch.backends.cudnn.benchmark does); otherwise its heuristics rank them without
+// running anything. The same filters apply to either ranking (pick_algorithm).
+bool timed_search() {
+    static const bool timed = [] {
+        const char* v = std::getenv("RELPROP_CUDNN_SEARCH");
+        return v && std::string(v) == "timed";
+    }();
+    return timed;
+}
+
 // Algorithms whose FP32 results differ from a direct sum by more than rounding (FFT, Winograd).
 bool approximate(cudnnConvolutionFwdAlgo_t a) {
     return a == CUDNN_CONVOLUTION_FWD_ALGO_FFT || a == CUDNN_CONVOLUTION_FWD_ALGO_FFT_TILING ||
@@ -182,8 +193,14 @@ void CudnnConv::choose_forward(Entry& e) {
     RELPROP_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithmMaxCount(m_handle, &count));
     std::vector<cudnnConvolutionFwdAlgoPerf_t> perf(static_cast<size_t>(std::max(count, 1)));
     int returned = 0;
-    RELPROP_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(m_handle, e.x.desc, e.w.desc, e.conv.desc, e.y.desc,
-                                                              static_cast<int>(perf.size()), &returned, perf.data()));
+    if (timed_search())
+        RELPROP_CUDA_CHECK(cudnnFindConvolutionForwardAlgorithm(m_handle, e.x.desc, e.w.desc, e.conv.desc, e.y.desc,
+                                                                static_cast<int>(perf.size()), &returned,
+                                                                perf.data()));
+    else
+        RELPROP_CUDA_CHECK(cudnnGetConvolutionForwardAlgorithm_v7(m_handle, e.x.desc, e.w.desc, e.conv.desc,
+                                                                  e.y.desc, static_cast<int>(perf.size()), &returned,
+                                                                  perf.data()));
     const size_t limit = workspace_limit();
     const auto workspace = [&](cudnnConvolutionFwdAlgo_t algo, size_t* bytes) {
         return cudnnGetConvolutionForwardWorkspaceSize(m_handle, e.x.desc, e.w.desc, e.conv.desc, e.y.desc, algo,
@@ -200,9 +217,14 @@ void CudnnConv::choose_backward(Entry& e) {
     RELPROP_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithmMaxCount(m_handle, &count));
     std::vector<cudnnConvolutionBwdDataAlgoPerf_t> perf(static_cast<size_t>(std::max(count, 1)));
     int returned = 0;
-    RELPROP_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(m_handle, e.w.desc, e.y.desc, e.conv.desc,
-                                                                   e.x.desc, static_cast<int>(perf.size()),
-                                                                   &returned, perf.data()));
+    if (timed_search())
+        RELPROP_CUDA_CHECK(cudnnFindConvolutionBackwardDataAlgorithm(m_handle, e.w.desc, e.y.desc, e.conv.desc,
+                                                                     e.x.desc, static_cast<int>(perf.size()),
+                                                                     &returned, perf.data()));
+    else
+        RELPROP_CUDA_CHECK(cudnnGetConvolutionBackwardDataAlgorithm_v7(m_handle, e.w.desc, e.y.desc, e.conv.desc,
+                                                                       e.x.desc, static_cast<int>(perf.size()),
+                                                                       &returned, perf.data()));
     const size_t limit = workspace_limit();
     const auto workspace = [&](cudnnConvolutionBwdDataAlgo_t algo, size_t* bytes) {
         return cudnnGetConvolutionBackwardDataWorkspaceSize(m_handle, e.w.desc, e.y.desc, e.conv.desc, e.x.desc,

@@ -2,7 +2,8 @@
 // CUDA-only header.
 //
 // Per shape (input, weights, geometry, output) one entry holds the descriptors and the algorithms,
-// chosen once with cudnnGetConvolution*Algorithm_v7 (heuristics, no trial runs). Numerics match the
+// chosen once with cudnnGetConvolution*Algorithm_v7 (heuristics, no trial runs) or, with
+// RELPROP_CUDNN_SEARCH=timed, with cudnnFindConvolution*Algorithm (every algorithm timed once). Numerics match the
 // CPU backend to FP32 rounding: the math type is CUDNN_FMA_MATH (no TF32 tensor cores, which
 // CUDNN_DEFAULT_MATH allows on A100/H100), and the FFT and Winograd algorithms are left out unless
 // RELPROP_CUDNN_ALGOS=all. cuDNN pads symmetrically: asymmetric pads (ONNX SAME_UPPER, explicit

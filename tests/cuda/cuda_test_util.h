@@ -14,16 +14,15 @@
 #include <vector>
 
 #include "engine/backend.h"
+#include "tests/seeded_tensor.h"
 
 namespace relprop::cuda_test {
 
 inline Tensor random_tensor(const Shape& shape, uint32_t seed, float lo = -1.0f, float hi = 1.0f) {
-    std::mt19937 rng(seed);
-    std::uniform_real_distribution<float> dist(lo, hi);
-    std::vector<float> values(static_cast<size_t>(shape_numel(shape)));
-    for (float& v : values) v = dist(rng);
-    return Tensor(shape, values);
+    return test::seeded_tensor(shape, seed, lo, hi);
 }
+
+using test::relative_l2;
 
 struct Backends {
     std::unique_ptr<Backend> cpu = make_backend("cpu");
@@ -38,17 +37,6 @@ inline double relative_error(const Tensor& expected, const Tensor& actual) {
         scale = std::max(scale, std::abs(static_cast<double>(expected[i])));
     }
     return scale > 0.0 ? diff / scale : diff;
-}
-
-// ‖expected − actual‖₂ / ‖expected‖₂ (absolute when expected is zero). Host tensors.
-inline double relative_l2(const Tensor& expected, const Tensor& actual) {
-    double diff = 0.0, norm = 0.0;
-    for (int64_t i = 0; i < expected.numel(); ++i) {
-        const double d = static_cast<double>(expected[i]) - actual[i];
-        diff += d * d;
-        norm += static_cast<double>(expected[i]) * expected[i];
-    }
-    return norm > 0.0 ? std::sqrt(diff / norm) : std::sqrt(diff);
 }
 
 inline bool all_finite(const Tensor& host) {

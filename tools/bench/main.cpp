@@ -16,6 +16,7 @@
 
 #include "engine/error.h"
 #include "tools/bench/worker.h"
+#include "tools/cli/json.h"
 
 using namespace relprop;
 using namespace relprop::bench;
@@ -127,6 +128,8 @@ int main(int argc, char** argv) {
                         if (theirs) theirs->wait_ready();
                     } catch (const Error& e) {
                         row.zennit_error = e.what();
+                        std::fprintf(stderr, "relprop-bench: zennit failed on %s batch %s %s: %s\n", m.c_str(),
+                                     b.c_str(), meth.c_str(), e.what());
                         theirs.reset();
                     }
                     std::vector<double> t_ours, t_theirs;
@@ -174,6 +177,7 @@ int main(int argc, char** argv) {
             js << "  {\"model\": \"" << r.model << "\", \"device\": \"" << device << "\", \"batch\": " << r.batch
                << ", \"method\": \"" << r.method << "\", \"runs\": " << runs << ", \"relprop\": " << stats(r.relprop);
             if (r.zennit.ok) js << ", \"zennit\": " << stats(r.zennit);
+            if (!r.zennit_error.empty()) js << ", \"zennit_error\": " << cli::json_string(r.zennit_error);
             js << "}" << (i + 1 < rows.size() ? "," : "") << "\n";
         }
         js << "]\n";

@@ -127,6 +127,11 @@ Explained explain_in_slices(const Attributor& explain, const Tensor& data, const
     for (int64_t first = 0; first < n; first += batch_size) {
         const int64_t count = std::min<int64_t>(batch_size, n - first);
         const Result e = explain(slice_batch(data, first, count), targets_for_slice(targets, first, count));
+        if (e.logits.rank() < 1 || e.logits.dim(0) != count)
+            throw Error("the model's output " + shape_str(e.logits.shape()) + " has " +
+                        std::to_string(e.logits.rank() ? e.logits.dim(0) : 0) + " rows for " + std::to_string(count) +
+                        " input sample(s): the command line explains models with one output row per input sample "
+                        "(a classifier's [N, classes]); explain other outputs through the C++ API");
         if (!r.logits.defined()) {
             Shape s = e.logits.shape();
             s[0] = n;

@@ -18,6 +18,7 @@
 #include "tools/cli/batches.h"
 #include "tools/cli/inputs.h"
 #include "tools/cli/json.h"
+#include "tools/cli/output_paths.h"
 
 namespace relprop::cli {
 
@@ -169,8 +170,10 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
         return run_explain_dir(mo, io, eo, oo);
     }
     const auto t0 = Clock::now();
+    const std::vector<std::string> files = list_inputs(io);
+    check_outputs(mo, io, eo, oo, files);
     const Model model = open_model(mo);
-    const Batch batch = load_inputs(io, model.input_shape(), mo.allow_nonfinite);
+    const Batch batch = load_files(files, io, model.input_shape(), mo.allow_nonfinite);
     const Attributor explain(model, attributor_options(model, mo, io, eo, any_image(io)));
     const auto t1 = Clock::now();
     const int64_t n = batch.data.dim(0);
@@ -183,7 +186,7 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
     if (!oo.out.empty()) write_npy(oo.out, r.relevance);
     if (!oo.heatmap.empty()) {
         if (r.relevance.rank() != 4) throw Error("--heatmap needs an image-shaped input [N, C, H, W]");
-        const bool single_file = n == 1 && fs::path(oo.heatmap).extension() == ".png";
+        const bool single_file = n == 1 && fs::path(oo.heatmap).extension() == ".png";  // else a folder
         if (!single_file) {
             std::error_code ec;
             fs::create_directories(oo.heatmap, ec);
@@ -205,7 +208,7 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
         for (int64_t i = 0; i < n; ++i) {
             const float* row = r.logits.data() + i * classes;
             const int64_t pred = std::max_element(row, row + classes) - row;
-            s += "    {\"input\": " + json_string(batch.names[i]) + ", \"prediction\": " + std::to_string(pred) +
+            s += "    {" + json_name("input", batch.names[i]) + ", \"prediction\": " + std::to_string(pred) +
                  ", \"target\": " + std::to_string(r.targets[i]) + ", \"target_logit\": " +
                  json_number(row[r.targets[i]]) + ", \"relevance_sum\": " + json_number(sums[i]) + ", \"logits\": [";
             for (int64_t k = 0; k < classes; ++k) s += (k ? ", " : "") + json_number(row[k]);

@@ -16,12 +16,25 @@
 
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace relprop {
 
 /// Replaces (or creates) `path` with exactly `bytes`, all or nothing (see above). Throws relprop::Error
 /// "PATH: cannot write WHAT: REASON (STEP)", e.g. "r.npy: cannot write .npy file: File too large (write)".
 void write_file_atomic(const std::string& path, std::string_view bytes, const std::string& what = "the file");
+
+/// Several files (a batch of outputs), each as write_file_atomic writes it, in groups of up to 64:
+/// all of a group's temporary files are written and fsync'ed before the first is renamed, and each
+/// folder is fsync'ed once at the end. A failed write or fsync leaves none of its group's files (nor
+/// those of later groups) at their names; earlier groups, and the files renamed before a failed
+/// rename, are complete at theirs.
+struct FileBytes {
+    std::string path;
+    std::string bytes;
+    std::string what = "the file";  // for messages: "cannot write WHAT"
+};
+void write_files_atomic(const std::vector<FileBytes>& files);
 
 /// Appends `bytes` to `path` (created if missing) and fsyncs it; on failure the file keeps its old
 /// length and an Error names the path and the system's reason.

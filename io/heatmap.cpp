@@ -227,16 +227,21 @@ Image upscale_nearest(const Image& img, int factor) {
     return out;
 }
 
-void write_png(const std::string& path, const Image& img) {
-    check_rgb_image(img, ("write_png " + path).c_str());
+std::string encode_png(const Image& img) {
+    check_rgb_image(img, "encode_png");
     std::string bytes;
     const auto append = [](void* context, void* data, int size) {
         static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
     };
     if (!stbi_write_png_to_func(append, &bytes, img.width, img.height, img.channels, img.pixels.data(),
                                 img.width * img.channels))
-        throw Error(path + ": cannot write the PNG: the encoder failed (out of memory?)");
-    write_file_atomic(path, bytes, "the PNG");
+        throw Error("encode_png: stb_image_write failed (out of memory?)");
+    return bytes;
+}
+
+void write_png(const std::string& path, const Image& img) {
+    check_rgb_image(img, ("write_png " + path).c_str());
+    write_file_atomic(path, encode_png(img), "the PNG");
 }
 
 }  // namespace relprop

@@ -91,3 +91,24 @@ TEST_CASE("file_write: append_file_durable cuts a failed append back to the old 
     CHECK(with_size_limit(20, "", [&] { append_file_durable(path, "row 2\n"); }) == 0);
     CHECK(read_file(path) == "header\nrow 1\nrow 2\n");
 }
+
+TEST_CASE("file_write: write_files_atomic renames a group only once every file of it is written") {
+    const fs::path dir = scratch("group");
+    const std::string a = (dir / "a.npy").string(), b = (dir / "b.png").string();
+    write_files_atomic({{a, "old a", ".npy file"}, {b, "old b", "the PNG"}});
+    CHECK(read_file(a) == "old a");
+    CHECK(read_file(b) == "old b");
+    // The second file does not fit under the limit: neither is replaced, no temporary file remains.
+    CHECK(with_size_limit(1024, b + ": cannot write the PNG: File too large (write)", [&] {
+              write_files_atomic({{a, "new a", ".npy file"}, {b, std::string(2000, 'b'), "the PNG"}});
+          }) == 1);
+    CHECK(read_file(a) == "old a");
+    CHECK(read_file(b) == "old b");
+    CHECK(entries(dir) == 2);
+    // 150 files (three groups of at most 64 open files): all written.
+    std::vector<FileBytes> many;
+    for (int i = 0; i < 150; ++i) many.push_back({(dir / (std::to_string(i) + ".f")).string(), std::to_string(i * i)});
+    write_files_atomic(many);
+    CHECK(entries(dir) == 152);
+    CHECK(read_file((dir / "149.f").string()) == std::to_string(149 * 149));
+}

@@ -141,7 +141,7 @@ Explained explain_in_slices(const Attributor& explain, const Tensor& data, const
     return r;
 }
 
-void write_heatmap(const Tensor& relevance, const Image& shown, const OutputOptions& oo, const std::string& path) {
+Image heatmap_image(const Tensor& relevance, const Image& shown, const OutputOptions& oo) {
     HeatmapOptions ho;
     ho.cmap = parse_colormap(oo.cmap);
     ho.symmetric = !oo.asymmetric;
@@ -151,7 +151,7 @@ void write_heatmap(const Tensor& relevance, const Image& shown, const OutputOpti
     Image img = render_heatmap(chw, ho);
     if (oo.overlay) img = overlay(img, shown, 0.5f);
     if (oo.heatmap_scale > 1) img = upscale_nearest(img, oo.heatmap_scale);
-    write_png(path, img);
+    return img;
 }
 
 std::vector<double> per_sample_sums(const Tensor& t) {
@@ -193,8 +193,8 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
             if (ec) throw Error(oo.heatmap + ": cannot create the heatmap folder: " + ec.message());
         }
         for (int64_t i = 0; i < n; ++i)
-            write_heatmap(slice_batch(r.relevance, i, 1), batch.shown[i], oo,
-                          single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string());
+            write_png(single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string(),
+                      heatmap_image(slice_batch(r.relevance, i, 1), batch.shown[i], oo));
     }
     const double total = seconds(t0, Clock::now());
     const std::vector<double> sums = per_sample_sums(r.relevance);

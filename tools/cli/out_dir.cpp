@@ -19,6 +19,7 @@
 
 #include "engine/error.h"
 #include "io/file_write.h"
+#include "io/heatmap.h"
 #include "io/npy.h"
 #include "tools/cli/batches.h"
 #include "tools/cli/folder_lock.h"
@@ -238,6 +239,7 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
             const int64_t n = batch.data.dim(0), classes = r.logits.numel() / n;
             const std::vector<double> sums = per_sample_sums(r.relevance);
             std::vector<Row> fresh;
+            std::vector<FileBytes> outputs;
             std::map<std::string, int64_t> sample_of;
             for (int64_t i = 0; i < n; ++i) {
                 Row row;
@@ -251,13 +253,15 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
                 row.relevance_sum = sums[i];
                 row.relevance = row.name + ".npy";
                 const Tensor one = slice_batch(r.relevance, i, 1);
-                write_npy((dir / row.relevance).string(), one);
+                outputs.push_back({(dir / row.relevance).string(), serialize_npy(one), ".npy file"});
                 if (one.rank() == 4) {
                     row.heatmap = row.name + ".png";
-                    write_heatmap(one, batch.shown[i], oo, (dir / row.heatmap).string());
+                    outputs.push_back({(dir / row.heatmap).string(), encode_png(heatmap_image(one, batch.shown[i], oo)),
+                                       "the PNG"});
                 }
                 fresh.push_back(row);
             }
+            write_files_atomic(outputs);
             if (!pinned) {  // the first batch is done: from now on the folder belongs to these settings
                 write_text(run_file, run_json(settings, model_digest));
                 pinned = true;

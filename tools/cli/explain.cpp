@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "io/file_write.h"
 #include "io/heatmap.h"
 #include "io/npy.h"
 #include "rules/conservation.h"
@@ -192,9 +193,11 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
             fs::create_directories(oo.heatmap, ec);
             if (ec) throw Error(oo.heatmap + ": cannot create the heatmap folder: " + ec.message());
         }
+        std::vector<FileBytes> maps;
         for (int64_t i = 0; i < n; ++i)
-            write_png(single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string(),
-                      heatmap_image(slice_batch(r.relevance, i, 1), batch.shown[i], oo));
+            maps.push_back({single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string(),
+                            encode_png(heatmap_image(slice_batch(r.relevance, i, 1), batch.shown[i], oo)), "the PNG"});
+        write_files_atomic(maps);
     }
     const double total = seconds(t0, Clock::now());
     const std::vector<double> sums = per_sample_sums(r.relevance);

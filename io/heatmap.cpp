@@ -11,6 +11,7 @@
 #include <system_error>
 
 #include "engine/error.h"
+#include "io/file_write.h"
 
 namespace relprop {
 
@@ -226,21 +227,21 @@ Image upscale_nearest(const Image& img, int factor) {
     return out;
 }
 
+std::string encode_png(const Image& img) {
+    check_rgb_image(img, "encode_png");
+    std::string bytes;
+    const auto append = [](void* context, void* data, int size) {
+        static_cast<std::string*>(context)->append(static_cast<const char*>(data), static_cast<size_t>(size));
+    };
+    if (!stbi_write_png_to_func(append, &bytes, img.width, img.height, img.channels, img.pixels.data(),
+                                img.width * img.channels))
+        throw Error("encode_png: stb_image_write failed (out of memory?)");
+    return bytes;
+}
+
 void write_png(const std::string& path, const Image& img) {
     check_rgb_image(img, ("write_png " + path).c_str());
-    namespace fs = std::filesystem;
-    const fs::path parent = fs::path(path).parent_path();
-    std::error_code ec;
-    if (!parent.empty() && !fs::is_directory(parent, ec))
-        throw Error(path + ": cannot write the PNG: " + std::strerror(ENOENT) + " (directory " + parent.string() +
-                    ")");
-    errno = 0;
-    const int ok = stbi_write_png(path.c_str(), img.width, img.height, img.channels, img.pixels.data(),
-                                  img.width * img.channels);
-    if (!ok) {
-        const int err = errno;
-        throw Error(path + ": cannot write the PNG" + (err ? std::string(": ") + std::strerror(err) : std::string()));
-    }
+    write_file_atomic(path, encode_png(img), "the PNG");
 }
 
 }  // namespace relprop

@@ -53,8 +53,11 @@ Image overlay(const Image& heatmap, const Image& base, float alpha = 0.5f);
 /// Each pixel becomes a factor x factor block (factor >= 1).
 Image upscale_nearest(const Image& img, int factor);
 
-/// Writes a PNG with stb_image_write; an Error names the path (and the system's reason when known,
-/// e.g. a missing directory).
+/// The PNG file's bytes (stb_image_write's encoder); an Error if it fails.
+std::string encode_png(const Image& img);
+
+/// Encodes a PNG with stb_image_write and writes it all or nothing (io/file_write.h); an Error names
+/// the path and the system's reason (e.g. a missing directory, a full disk) and leaves no file there.
 void write_png(const std::string& path, const Image& img);
 
 }  // namespace relprop

@@ -11,6 +11,7 @@
 #include <type_traits>
 
 #include "engine/error.h"
+#include "io/file_write.h"
 
 namespace relprop {
 
@@ -191,7 +192,7 @@ private:
 Dtype parse_dtype(const std::string& descr, const std::string& source) {
     auto unsupported = [&](const std::string& why) -> Dtype {
         fail(source, "unsupported dtype '" + descr + "'" + why +
-                         ": expected a float ('<f4', '<f8'), integer ('<i4', '<i8', '|u1', ...) or bool "
+                         ": expected a float ('<f2', '<f4', '<f8'), integer ('<i4', '<i8', '|u1', ...) or bool "
                          "('|b1') dtype, little or big endian");
     };
     if (descr.size() < 2) return unsupported("");
@@ -209,8 +210,8 @@ Dtype parse_dtype(const std::string& descr, const std::string& source) {
     else if (size_text == "4") size = 4;
     else if (size_text == "8") size = 8;
     else return unsupported("");
-    bool ok = (kind == 'f' && (size == 4 || size == 8)) || kind == 'i' || kind == 'u' || (kind == 'b' && size == 1);
-    if (!ok) return unsupported(kind == 'f' ? " (only float32 and float64 are read)" : "");
+    bool ok = (kind == 'f' && size != 1) || kind == 'i' || kind == 'u' || (kind == 'b' && size == 1);
+    if (!ok) return unsupported(kind == 'f' ? " (only float16, float32 and float64 are read)" : "");
     if (order == '|' && size != 1) return unsupported(" ('|' is only for one-byte types)");
     bool little_host = std::endian::native == std::endian::little;
     Dtype dtype;
@@ -228,6 +229,24 @@ T load(const unsigned char* p, bool swap) {
     T v;
     std::memcpy(&v, b, sizeof(T));
     return v;
+}
+
+// IEEE 754 binary16 (numpy's float16) to float32, exactly: every half value is a float32 value.
+float half_to_float(uint16_t h) {
+    const uint32_t sign = uint32_t(h & 0x8000u) << 16, exponent = (h >> 10) & 0x1fu, mantissa = h & 0x3ffu;
+    uint32_t bits;
+    if (exponent == 0x1f) {
+        bits = sign | 0x7f800000u | (mantissa << 13);  // inf, NaN (payload kept)
+    } else if (exponent != 0) {
+        bits = sign | ((exponent + 112) << 23) | (mantissa << 13);  // normal: rebias 15 -> 127
+    } else {
+        // zero or subnormal: mantissa * 2^-24
+        const float magnitude = static_cast<float>(mantissa) * 0x1p-24f;
+        return sign ? -magnitude : magnitude;
+    }
+    float f;
+    std::memcpy(&f, &bits, sizeof f);
+    return f;
 }
 
 // Calls visit(c, s) for each element: c its index in C order, s its index in the stored order.
@@ -275,6 +294,12 @@ void decode(const unsigned char* src, float* dst, const Header& h, int64_t numel
             const std::string& source) {
     switch (d.kind) {
         case 'f':
+            if (d.size == 2) {
+                for_each_element(h.shape, numel, h.fortran_order, [&](int64_t c, int64_t s) {
+                    dst[c] = half_to_float(load<uint16_t>(src + s * 2, d.swap));
+                });
+                return;
+            }
             if (d.size == 4) return decode_as<float>(src, dst, h, numel, d, source);
             return decode_as<double>(src, dst, h, numel, d, source);
         case 'i':
@@ -411,16 +436,7 @@ std::string serialize_npy(const Tensor& t) {
 }
 
 void write_npy(const std::string& path, const Tensor& t) {
-    std::string bytes = serialize_npy(t);
-    std::FILE* f = std::fopen(path.c_str(), "wb");
-    if (!f) fail(path, std::string("cannot write .npy file: ") + std::strerror(errno));
-    size_t written = std::fwrite(bytes.data(), 1, bytes.size(), f);
-    int err = errno;
-    if (written != bytes.size()) {
-        std::fclose(f);
-        fail(path, std::string("cannot write .npy file: ") + std::strerror(err));
-    }
-    if (std::fclose(f) != 0) fail(path, std::string("cannot write .npy file: ") + std::strerror(errno));
+    write_file_atomic(path, serialize_npy(t), ".npy file");
 }
 
 }  // namespace relprop

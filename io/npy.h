@@ -3,7 +3,8 @@
 /// Tensor the way numpy does (byte for byte what np.save writes for a C-order '<f4' array).
 ///
 /// Reading accepts format versions 1.0, 2.0 and 3.0 and these dtypes, each converted to float32:
-///   floats    '<f4' '>f4' '<f8' '>f8'   (a finite float64 beyond the float32 range is an Error;
+///   floats    '<f2' '>f2' '<f4' '>f4' '<f8' '>f8'   (float16 converts exactly, subnormals included;
+///                                        a finite float64 beyond the float32 range is an Error;
 ///                                        inf and NaN stored in the file are kept as they are)
 ///   integers  '<i2' '<i4' '<i8' '<u2' '<u4' '<u8' (and their '>' forms), '|i1' '|u1'
 ///             (large int64 values round to the nearest float32)
@@ -39,7 +40,8 @@ Tensor parse_npy(const std::string& bytes, const std::string& source_name,
 /// fit, as numpy does), '<f4', C order, header padded with spaces so the data starts at a multiple
 /// of 64 bytes. The tensor must be defined and on the CPU.
 std::string serialize_npy(const Tensor& t);
-/// Writes serialize_npy(t) to `path`; failure is an Error naming the path and the system's reason.
+/// Writes serialize_npy(t) to `path` all or nothing (io/file_write.h: temporary file, fsync, rename);
+/// failure is an Error naming the path and the system's reason, and leaves no file at `path`.
 void write_npy(const std::string& path, const Tensor& t);
 
 }  // namespace relprop

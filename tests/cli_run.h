@@ -18,10 +18,11 @@ struct CliResult {
     std::string output;  // stdout and stderr
 };
 
-// `relprop ARGS` through the shell (ARGS may hold shell syntax: quotes, redirections).
-inline CliResult relprop_cli(const std::string& args, const std::string& shell_prefix = "") {
+// A shell command line: what it prints on stdout (stderr too where the command redirects it there)
+// and its exit code.
+inline CliResult run_shell(const std::string& command) {
     CliResult r;
-    FILE* p = popen((shell_prefix + std::string(RELPROP_CLI) + " " + args + " 2>&1").c_str(), "r");
+    FILE* p = popen(command.c_str(), "r");
     REQUIRE(p != nullptr);
     char buf[4096];
     size_t n;
@@ -29,6 +30,11 @@ inline CliResult relprop_cli(const std::string& args, const std::string& shell_p
     const int status = pclose(p);
     r.code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
     return r;
+}
+
+// `relprop ARGS` through the shell (ARGS may hold shell syntax: quotes, redirections).
+inline CliResult relprop_cli(const std::string& args, const std::string& shell_prefix = "") {
+    return run_shell(shell_prefix + std::string(RELPROP_CLI) + " " + args + " 2>&1");
 }
 
 inline std::filesystem::path temp_dir() {

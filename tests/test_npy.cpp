@@ -191,6 +191,37 @@ TEST_CASE("npy: parse_npy reads the arrays numpy writes") {
     CHECK(bf8[0] == -2.0f);
 }
 
+TEST_CASE("npy: float16 ('<f2', '>f2') converts exactly, subnormals, infinities and NaN included") {
+    // 1, -2, 65504 (largest half), 2^-14 (smallest normal), 2^-24 (smallest subnormal), 3 * 2^-24,
+    // -0, +inf, -inf, 1/3 rounded to half (0x3555 = 0.333251953125).
+    const std::vector<uint16_t> halves = {0x3c00, 0xc000, 0x7bff, 0x0400, 0x0001, 0x0003, 0x8000, 0x7c00, 0xfc00, 0x3555};
+    const std::vector<float> expect = {1.0f, -2.0f, 65504.0f, 0x1p-14f, 0x1p-24f, 3 * 0x1p-24f, -0.0f, INFINITY, -INFINITY,
+                                       0.333251953125f};
+    std::string little, big;
+    for (uint16_t h : halves) {
+        little += static_cast<char>(h & 0xff);
+        little += static_cast<char>(h >> 8);
+        big += static_cast<char>(h >> 8);
+        big += static_cast<char>(h & 0xff);
+    }
+    const std::string shape = "'shape': (" + std::to_string(halves.size()) + ",), }";
+    for (const auto& [descr, data] : {std::pair{"<f2", little}, std::pair{">f2", big}}) {
+        INFO(descr);
+        const Tensor t = parse_npy(npy_with(std::string("{'descr': '") + descr + "', 'fortran_order': False, " + shape, data), "h");
+        REQUIRE(t.numel() == static_cast<int64_t>(expect.size()));
+        for (size_t i = 0; i < expect.size(); ++i) CHECK(t[static_cast<int64_t>(i)] == expect[i]);
+        CHECK(std::signbit(t[6]));
+    }
+    const Tensor nan = parse_npy(npy_with("{'descr': '<f2', 'fortran_order': False, 'shape': (), }", bytes("\000\176")), "n");
+    CHECK(std::isnan(nan[0]));
+    // Fortran order: (2, 3) stored column by column.
+    std::string f;
+    for (uint16_t h : {0x3c00, 0x4400, 0x4000, 0x4500, 0x4200, 0x4600})  // 1 4 2 5 3 6
+        f += std::string{static_cast<char>(h & 0xff), static_cast<char>(h >> 8)};
+    const Tensor fo = parse_npy(npy_with("{'descr': '<f2', 'fortran_order': True, 'shape': (2, 3), }", f), "f");
+    CHECK(fo.to_vector() == std::vector<float>{1, 2, 3, 4, 5, 6});
+}
+
 TEST_CASE("npy: malformed input is refused with a message naming the file") {
     const std::string ok6 = zeros(24);
     struct Bad {
@@ -212,7 +243,7 @@ TEST_CASE("npy: malformed input is refused with a message naming the file") {
          "unsupported dtype '<c8' (complex)"},
         {npy_with("{'descr': '|O', 'fortran_order': False, 'shape': (1,), }", zeros(8)),
          "unsupported dtype '|O' (Python objects)"},
-        {npy_with("{'descr': '<f2', 'fortran_order': False, 'shape': (1,), }", zeros(2)), "unsupported dtype '<f2'"},
+        {npy_with("{'descr': '<f16', 'fortran_order': False, 'shape': (1,), }", zeros(16)), "unsupported dtype '<f16'"},
         {npy_with("{'descr': [('a', '<f4')], 'fortran_order': False, 'shape': (1,), }", zeros(4)),
          "structured dtypes are not supported"},
         {npy_with(f4_dict("(2, -3)"), ""), "negative dimension in 'shape'"},

@@ -28,8 +28,8 @@ struct Explained {
 Explained explain_in_slices(const Attributor& explain, const Tensor& data, const std::vector<int64_t>& targets,
                             int batch_size, const std::function<void(int64_t)>& done = {});
 
-// The heatmap PNG of one sample's relevance [C, H, W] (or [1, C, H, W]) as the --cmap/--overlay/... options say.
-void write_heatmap(const Tensor& relevance, const Image& shown, const OutputOptions& oo, const std::string& path);
+// The heatmap of one sample's relevance [C, H, W] (or [1, C, H, W]) as the --cmap/--overlay/... options say.
+Image heatmap_image(const Tensor& relevance, const Image& shown, const OutputOptions& oo);
 
 // Per-sample sums of a [N, ...] tensor.
 std::vector<double> per_sample_sums(const Tensor& t);

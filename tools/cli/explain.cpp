@@ -11,6 +11,7 @@
 #include <filesystem>
 
 #include "engine/error.h"
+#include "io/file_write.h"
 #include "io/heatmap.h"
 #include "io/npy.h"
 #include "rules/conservation.h"
@@ -18,6 +19,7 @@
 #include "tools/cli/batches.h"
 #include "tools/cli/inputs.h"
 #include "tools/cli/json.h"
+#include "tools/cli/output_paths.h"
 
 namespace relprop::cli {
 
@@ -145,7 +147,7 @@ Explained explain_in_slices(const Attributor& explain, const Tensor& data, const
     return r;
 }
 
-void write_heatmap(const Tensor& relevance, const Image& shown, const OutputOptions& oo, const std::string& path) {
+Image heatmap_image(const Tensor& relevance, const Image& shown, const OutputOptions& oo) {
     HeatmapOptions ho;
     ho.cmap = parse_colormap(oo.cmap);
     ho.symmetric = !oo.asymmetric;
@@ -155,7 +157,7 @@ void write_heatmap(const Tensor& relevance, const Image& shown, const OutputOpti
     Image img = render_heatmap(chw, ho);
     if (oo.overlay) img = overlay(img, shown, 0.5f);
     if (oo.heatmap_scale > 1) img = upscale_nearest(img, oo.heatmap_scale);
-    write_png(path, img);
+    return img;
 }
 
 std::vector<double> per_sample_sums(const Tensor& t) {
@@ -174,8 +176,10 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
         return run_explain_dir(mo, io, eo, oo);
     }
     const auto t0 = Clock::now();
+    const std::vector<std::string> files = list_inputs(io);
+    check_outputs(mo, io, eo, oo, files);
     const Model model = open_model(mo);
-    const Batch batch = load_inputs(io, model.input_shape(), mo.allow_nonfinite);
+    const Batch batch = load_files(files, io, model.input_shape(), mo.allow_nonfinite);
     const Attributor explain(model, attributor_options(model, mo, io, eo, any_image(io)));
     const auto t1 = Clock::now();
     const int64_t n = batch.data.dim(0);
@@ -188,15 +192,17 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
     if (!oo.out.empty()) write_npy(oo.out, r.relevance);
     if (!oo.heatmap.empty()) {
         if (r.relevance.rank() != 4) throw Error("--heatmap needs an image-shaped input [N, C, H, W]");
-        const bool single_file = n == 1 && fs::path(oo.heatmap).extension() == ".png";
+        const bool single_file = n == 1 && fs::path(oo.heatmap).extension() == ".png";  // else a folder
         if (!single_file) {
             std::error_code ec;
             fs::create_directories(oo.heatmap, ec);
             if (ec) throw Error(oo.heatmap + ": cannot create the heatmap folder: " + ec.message());
         }
+        std::vector<FileBytes> maps;
         for (int64_t i = 0; i < n; ++i)
-            write_heatmap(slice_batch(r.relevance, i, 1), batch.shown[i], oo,
-                          single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string());
+            maps.push_back({single_file ? oo.heatmap : (fs::path(oo.heatmap) / (batch.names[i] + ".png")).string(),
+                            encode_png(heatmap_image(slice_batch(r.relevance, i, 1), batch.shown[i], oo)), "the PNG"});
+        write_files_atomic(maps);
     }
     const double total = seconds(t0, Clock::now());
     const std::vector<double> sums = per_sample_sums(r.relevance);
@@ -210,7 +216,7 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
         for (int64_t i = 0; i < n; ++i) {
             const float* row = r.logits.data() + i * classes;
             const int64_t pred = std::max_element(row, row + classes) - row;
-            s += "    {\"input\": " + json_string(batch.names[i]) + ", \"prediction\": " + std::to_string(pred) +
+            s += "    {" + json_name("input", batch.names[i]) + ", \"prediction\": " + std::to_string(pred) +
                  ", \"target\": " + std::to_string(r.targets[i]) + ", \"target_logit\": " +
                  json_number(row[r.targets[i]]) + ", \"relevance_sum\": " + json_number(sums[i]) + ", \"logits\": [";
             for (int64_t k = 0; k < classes; ++k) s += (k ? ", " : "") + json_number(row[k]);

@@ -1,34 +1,26 @@
 // JSON text for the CLI's outputs: a string with escapes, a number (null when not finite).
+// Every string comes out as valid UTF-8, whatever bytes it held: file names on Linux are bytes, not
+// text. Each byte that is not part of a valid UTF-8 sequence (stray continuation bytes, overlong
+// forms, surrogates, values above U+10FFFF, cut-off sequences) is written as U+FFFD; json_name adds
+// the exact bytes in a second field, "<key>_hex", where that happened.
 #pragma once
 
-#include <cmath>
-#include <cstdio>
 #include <string>
+#include <string_view>
 
 namespace relprop::cli {
 
-inline std::string json_string(const std::string& s) {
-    std::string out = "\"";
-    for (unsigned char c : s) {
-        if (c == '"' || c == '\\') {
-            out += '\\';
-            out += static_cast<char>(c);
-        } else if (c < 0x20) {
-            char buf[8];
-            std::snprintf(buf, sizeof buf, "\\u%04x", c);
-            out += buf;
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out + "\"";
-}
+// Whether `s` is valid UTF-8 (RFC 3629).
+bool valid_utf8(std::string_view s);
 
-inline std::string json_number(double v) {
-    if (!std::isfinite(v)) return "null";
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.9g", v);
-    return buf;
-}
+// "..." with '"', '\\' and control characters escaped and invalid UTF-8 bytes replaced by U+FFFD.
+std::string json_string(std::string_view s);
+
+// `"key": "<s>"`, and where `s` is not valid UTF-8 also `, "key_hex": "<s's bytes as lowercase hex>"`
+// (Python: bytes.fromhex(row["input_hex"])) — for names that come from the file system.
+std::string json_name(const std::string& key, std::string_view s);
+
+// %.9g, or null for NaN/Inf.
+std::string json_number(double v);
 
 }  // namespace relprop::cli

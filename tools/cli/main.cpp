@@ -3,15 +3,51 @@
 //   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
 //   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
 // Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <CLI/CLI.hpp>
+#include <cerrno>
 #include <cstdio>
+#include <cstring>
 #include <new>
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 
+namespace {
+
+// A closed standard output or error must not be handed out again by open(): relprop would then print
+// its summary into an output file. Both are taken by /dev/null opened read-only, so that writes to a
+// closed stdout still fail (EBADF) and are reported by stdout_written.
+void reserve_standard_streams() {
+    for (int fd : {STDOUT_FILENO, STDERR_FILENO})
+        if (::fcntl(fd, F_GETFD) < 0 && errno == EBADF) {
+            const int null = ::open("/dev/null", O_RDONLY);
+            if (null >= 0 && null != fd) {
+                ::dup2(null, fd);
+                ::close(null);
+            }
+        }
+}
+
+// Whatever went to stdout (--json, summaries) must have arrived: a full disk, /dev/full or a closed
+// stdout is an error (exit 1), not a silent loss.
+int stdout_written(int code) {
+    errno = 0;
+    const bool flush_failed = std::fflush(stdout) != 0;
+    const int err = errno;
+    if (!flush_failed && !std::ferror(stdout)) return code;
+    std::fprintf(stderr, "relprop: error: cannot write to standard output%s\n",
+                 flush_failed && err ? (std::string(": ") + std::strerror(err)).c_str() : "");
+    return code == 0 ? 1 : code;
+}
+
+}  // namespace
+
 int main(int argc, char** argv) {
     using namespace relprop::cli;
+    reserve_standard_streams();
     CLI::App app{"relprop: Layer-wise Relevance Propagation for ONNX models (zennit's rules, in C++)", "relprop"};
     app.require_subcommand(1);
     app.set_help_all_flag("--help-all", "all subcommands' options");
@@ -56,9 +92,9 @@ int main(int argc, char** argv) {
         return 2;
     }
     try {
-        if (ex->parsed()) return run_explain(model, inputs, explain, output);
-        if (ck->parsed()) return run_check(model, inputs, explain);
-        return run_inspect(model);
+        if (ex->parsed()) return stdout_written(run_explain(model, inputs, explain, output));
+        if (ck->parsed()) return stdout_written(run_check(model, inputs, explain));
+        return stdout_written(run_inspect(model));
     } catch (const relprop::Error& e) {
         std::fprintf(stderr, "relprop: error: %s\n", e.what());
         return 1;

@@ -1,11 +1,15 @@
 // `relprop explain MODEL INPUTS... --out-dir DIR`: the batch mode for folders of images. Inputs are
 // loaded and explained `--batch-size` at a time; each sample gets DIR/<name>.npy (its relevance) and,
 // for image-shaped inputs, DIR/<name>.png (its heatmap); DIR/index.csv gets a row per sample as each
-// batch finishes, and DIR/index.json lists them all at the end. A rerun with the same settings
-// (DIR/run.json) skips the inputs whose outputs are there, so an interrupted run resumes.
+// batch finishes, and DIR/index.json lists them all at the end. A rerun with the same settings and
+// model (DIR/run.json, written once the first batch is done) skips the inputs whose outputs are there,
+// so an interrupted run resumes. One run at a time per folder (tools/cli/folder_lock.h); every file is
+// written all or nothing (io/file_write.h).
+#include <signal.h>
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -14,10 +18,15 @@
 #include <sstream>
 
 #include "engine/error.h"
+#include "io/file_write.h"
+#include "io/heatmap.h"
 #include "io/npy.h"
 #include "tools/cli/batches.h"
+#include "tools/cli/folder_lock.h"
 #include "tools/cli/inputs.h"
 #include "tools/cli/json.h"
+#include "tools/cli/output_paths.h"
+#include "tools/cli/sha256.h"
 
 namespace relprop::cli {
 
@@ -40,24 +49,29 @@ std::string csv_field(const std::string& s) {
     return out + "\"";
 }
 
-// The fields of one CSV line (RFC 4180 quoting; no line breaks inside fields).
-std::vector<std::string> csv_split(const std::string& line) {
+// The complete records of a CSV text (RFC 4180: a quoted field may hold commas, quotes and line
+// breaks). A last record without its line end was cut short by an interruption and is left out.
+std::vector<std::vector<std::string>> csv_records(const std::string& text) {
+    std::vector<std::vector<std::string>> records;
     std::vector<std::string> fields(1);
     bool quoted = false;
-    for (size_t i = 0; i < line.size(); ++i) {
-        const char c = line[i];
-        if (quoted && c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (quoted && c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
             fields.back() += '"';
             ++i;
         } else if (c == '"') {
             quoted = !quoted;
         } else if (c == ',' && !quoted) {
             fields.emplace_back();
+        } else if (c == '\n' && !quoted) {
+            records.push_back(std::move(fields));
+            fields.assign(1, "");
         } else {
             fields.back() += c;
         }
     }
-    return fields;
+    return records;
 }
 
 std::string csv_line(const Row& r) {
@@ -71,12 +85,13 @@ std::string csv_line(const Row& r) {
 std::vector<Row> read_index(const fs::path& dir) {
     std::vector<Row> rows;
     std::set<std::string> incomplete;
-    std::ifstream in(dir / "index.csv");
-    std::string line;
-    if (!std::getline(in, line) || line != kHeader) return rows;
-    while (std::getline(in, line)) {
-        const std::vector<std::string> f = csv_split(line);
-        if (f.size() != 9) continue;  // a line cut short by an interruption
+    std::ifstream in(dir / "index.csv", std::ios::binary);
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::vector<std::vector<std::string>> records = csv_records(text);
+    if (records.empty() || csv_records(std::string(kHeader) + "\n")[0] != records[0]) return rows;
+    for (size_t k = 1; k < records.size(); ++k) {
+        const std::vector<std::string>& f = records[k];
+        if (f.size() != 9) continue;
         try {
             Row r{f[0], f[2], f[7], f[8], std::stoll(f[1]), std::stoll(f[3]), std::stoll(f[4]),
                   f[5] == "null" ? NAN : std::stod(f[5]), f[6] == "null" ? NAN : std::stod(f[6])};
@@ -92,33 +107,23 @@ std::vector<Row> read_index(const fs::path& dir) {
     return rows;
 }
 
-void write_text(const fs::path& path, const std::string& text) {
-    const fs::path tmp = path.string() + ".tmp";
-    {
-        std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-        out << text;
-        if (!out.flush()) throw Error(tmp.string() + ": cannot write");
-    }
-    std::error_code ec;
-    fs::rename(tmp, path, ec);
-    if (ec) throw Error(path.string() + ": cannot write: " + ec.message());
-}
+void write_text(const fs::path& path, const std::string& text) { write_file_atomic(path.string(), text); }
 
 void append_rows(const fs::path& dir, const std::vector<Row>& rows) {
-    std::ofstream out(dir / "index.csv", std::ios::app);
-    for (const Row& r : rows) out << csv_line(r) << '\n';
-    if (!out.flush()) throw Error((dir / "index.csv").string() + ": cannot write");
+    std::string text;
+    for (const Row& r : rows) text += csv_line(r) + "\n";
+    append_file_durable((dir / "index.csv").string(), text);
 }
 
 std::string index_json(const std::string& settings, const std::vector<Row>& rows) {
     std::string s = "{\n  \"settings\": " + settings + ",\n  \"samples\": [\n";
     for (size_t i = 0; i < rows.size(); ++i) {
         const Row& r = rows[i];
-        s += "    {\"input\": " + json_string(r.input) + ", \"sample\": " + std::to_string(r.sample) +
-             ", \"name\": " + json_string(r.name) + ", \"prediction\": " + std::to_string(r.prediction) +
+        s += "    {" + json_name("input", r.input) + ", \"sample\": " + std::to_string(r.sample) + ", " +
+             json_name("name", r.name) + ", \"prediction\": " + std::to_string(r.prediction) +
              ", \"target\": " + std::to_string(r.target) + ", \"target_logit\": " + json_number(r.target_logit) +
-             ", \"relevance_sum\": " + json_number(r.relevance_sum) + ", \"relevance\": " + json_string(r.relevance) +
-             ", \"heatmap\": " + (r.heatmap.empty() ? std::string("null") : json_string(r.heatmap)) + "}" +
+             ", \"relevance_sum\": " + json_number(r.relevance_sum) + ", " + json_name("relevance", r.relevance) +
+             ", " + (r.heatmap.empty() ? std::string("\"heatmap\": null") : json_name("heatmap", r.heatmap)) + "}" +
              (i + 1 < rows.size() ? "," : "") + "\n";
     }
     return s + "  ]\n}\n";
@@ -148,15 +153,39 @@ std::string settings_json(const ModelOptions& mo, const InputOptions& io, const 
     return s.str();
 }
 
-// Two inputs whose samples would write the same output file are refused up front.
-void check_unique_stems(const std::vector<std::string>& files) {
-    std::map<std::string, std::string> seen;
-    for (const std::string& f : files) {
-        const std::string stem = fs::path(f).stem().string();
-        const auto [it, fresh] = seen.emplace(stem, f);
-        if (!fresh)
-            throw Error("--out-dir: " + it->second + " and " + f + " would both write '" + stem +
-                        "' outputs; give inputs with different file names");
+// run.json: the settings and the model file (size and sha256 of its bytes) the folder was started with.
+std::string run_json(const std::string& settings, const FileDigest& model) {
+    return "{\"settings\": " + settings + ", \"model_file\": {\"bytes\": " + std::to_string(model.size) +
+           ", \"sha256\": \"" + model.sha256 + "\"}}\n";
+}
+
+// A rerun must use the settings and the model file the folder was started with.
+void check_run_file(const fs::path& run_file, const std::string& settings, const FileDigest& model,
+                    const std::string& out_dir) {
+    std::ifstream in(run_file, std::ios::binary);
+    const std::string previous((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    const std::string expected = run_json(settings, model);
+    if (previous == expected) return;
+    const std::string same_settings = "{\"settings\": " + settings + ", \"model_file\": ";
+    if (!previous.starts_with(same_settings))
+        throw Error(out_dir + " holds results of other settings (" + run_file.string() +
+                    "); use another --out-dir, or delete it to start over");
+    throw Error(out_dir + ": the model file changed since this folder was started (" + run_file.string() + ": " +
+                previous.substr(same_settings.size(), previous.find('}', same_settings.size()) + 1 - same_settings.size()) +
+                "; now " + std::to_string(model.size) + " bytes, sha256 " + model.sha256 +
+                "); use another --out-dir for the new model, or restore the old one");
+}
+
+// Temporary files of runs that died (their process is gone) are removed; the folder is locked, so no
+// live run of relprop writes into it.
+void remove_stale_temporaries(const fs::path& dir) {
+    std::error_code ec;
+    for (const auto& e : fs::directory_iterator(dir, ec)) {
+        const std::string name = e.path().filename().string();
+        if (!name.starts_with(kTempPrefix) || !name.ends_with(".tmp")) continue;
+        const std::string pid = name.substr(kTempPrefix.size(), name.find('-', kTempPrefix.size()) - kTempPrefix.size());
+        if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+        if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
     }
 }
 
@@ -165,30 +194,26 @@ void check_unique_stems(const std::vector<std::string>& files) {
 int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo) {
     const std::vector<int64_t> targets = parse_targets(eo.target);
     if (targets.size() > 1) throw Error("--out-dir takes --target argmax or one class for every input, not a list");
+    const std::vector<std::string> files = list_inputs(io);
+    check_outputs(mo, io, eo, oo, files);  // before anything is written
+    const FileDigest model_digest = digest_file(mo.model);
     const fs::path dir(oo.out_dir);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir)) throw Error(oo.out_dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
+    const FolderLock lock(oo.out_dir);
+    remove_stale_temporaries(dir);
 
     const std::string settings = settings_json(mo, io, eo, oo);
     const fs::path run_file = dir / "run.json";
-    if (fs::exists(run_file, ec)) {
-        std::ifstream in(run_file);
-        std::string previous((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-        while (!previous.empty() && previous.back() == '\n') previous.pop_back();
-        if (previous != settings)
-            throw Error(oo.out_dir + " holds results of other settings (" + run_file.string() +
-                        "); use another --out-dir, or delete it to start over");
-    } else {
-        write_text(run_file, settings + "\n");
-    }
+    bool pinned = fs::exists(run_file, ec);
+    if (pinned) check_run_file(run_file, settings, model_digest, oo.out_dir);
 
-    const std::vector<std::string> files = list_inputs(io);
-    check_unique_stems(files);
-    std::vector<Row> rows = read_index(dir);
+    // Rows count only under the run.json they were made with; rows of inputs no longer finished are
+    // dropped: the index is rewritten with the ones kept.
+    std::vector<Row> rows = pinned ? read_index(dir) : std::vector<Row>{};
     std::set<std::string> done;
     for (const Row& r : rows) done.insert(r.input);
-    // Rows of inputs no longer finished are dropped: rewrite the index with the ones kept.
     std::string kept = std::string(kHeader) + "\n";
     for (const Row& r : rows) kept += csv_line(r) + "\n";
     write_text(dir / "index.csv", kept);
@@ -214,6 +239,7 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
             const int64_t n = batch.data.dim(0), classes = r.logits.numel() / n;
             const std::vector<double> sums = per_sample_sums(r.relevance);
             std::vector<Row> fresh;
+            std::vector<FileBytes> outputs;
             std::map<std::string, int64_t> sample_of;
             for (int64_t i = 0; i < n; ++i) {
                 Row row;
@@ -227,16 +253,18 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
                 row.relevance_sum = sums[i];
                 row.relevance = row.name + ".npy";
                 const Tensor one = slice_batch(r.relevance, i, 1);
-                const std::string npy_tmp = (dir / (row.relevance + ".tmp")).string();
-                write_npy(npy_tmp, one);
-                fs::rename(npy_tmp, dir / row.relevance);
+                outputs.push_back({(dir / row.relevance).string(), serialize_npy(one), ".npy file"});
                 if (one.rank() == 4) {
                     row.heatmap = row.name + ".png";
-                    const std::string png_tmp = (dir / (row.name + ".tmp.png")).string();
-                    write_heatmap(one, batch.shown[i], oo, png_tmp);
-                    fs::rename(png_tmp, dir / row.heatmap);
+                    outputs.push_back({(dir / row.heatmap).string(), encode_png(heatmap_image(one, batch.shown[i], oo)),
+                                       "the PNG"});
                 }
                 fresh.push_back(row);
+            }
+            write_files_atomic(outputs);
+            if (!pinned) {  // the first batch is done: from now on the folder belongs to these settings
+                write_text(run_file, run_json(settings, model_digest));
+                pinned = true;
             }
             append_rows(dir, fresh);  // a file's rows appear only once all its outputs are written
             rows.insert(rows.end(), fresh.begin(), fresh.end());

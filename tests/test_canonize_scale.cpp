@@ -1,9 +1,10 @@
 // Hostile graph sizes: canonization and graph building are linear in the graph's size. Each case
-// builds a graph of 200,000 nodes (50,000 in an unoptimized or sanitized build, ~10x slower); the old per-node rewiring (GraphEditor::replace_uses scanning every
-// node, producer()/consumers() scanning every node, a recursive walk in the DenseNet pass, repeated
-// sweeps in GraphBuilder's sort) took ~600 s for the Identity chain and overflowed the stack on the
-// pooling chain. The bound asserted is generous (60 s; ~12 s measured for the slowest case on 2 cores under a load of 11); measured figures
-// are printed and quoted in README (Hardening, Limits).
+// builds a graph of 200,000 nodes (20,000, untimed, in an unoptimized or sanitized build). The old
+// per-node rewiring (GraphEditor::replace_uses scanning every node, producer()/consumers() scanning
+// every node, a recursive walk in the DenseNet pass, repeated sweeps in GraphBuilder's sort) took
+// ~600 s for the Identity chain and overflowed the stack on the pooling chain. The bound asserted is
+// generous (60 s; the slowest case took ~13 s on 2 cores under a load average of ~10); measured
+// figures are printed and quoted in README (Hardening).
 #include <doctest/doctest.h>
 
 #include <chrono>
@@ -26,9 +27,13 @@ using namespace relprop;
 namespace {
 
 #if defined(RELPROP_UNDER_ASAN) || !defined(__OPTIMIZE__)
-constexpr int kNodes = 50'000;
+// A sanitized or unoptimized build (tools/sanitize.sh) checks the same code paths for memory errors on
+// smaller graphs; the time bound holds for optimized builds (tools/test.sh).
+constexpr int kNodes = 20'000;
+constexpr bool kTimed = false;
 #else
 constexpr int kNodes = 200'000;
+constexpr bool kTimed = true;
 #endif
 constexpr double kBoundSeconds = 60.0;
 
@@ -113,7 +118,7 @@ TEST_CASE("canonize scale: a chain of 200,000 Identity nodes canonizes in linear
     CHECK(c.graph.values()[c.graph.nodes()[0].inputs[0]].name == "x");
     CHECK(c.changes.size() == static_cast<size_t>(kNodes - 1));
     CHECK(c.changes.front() == "remove-identity: removed Identity 'id0'");
-    CHECK(s < kBoundSeconds);
+    CHECK((!kTimed || s < kBoundSeconds));
 }
 
 TEST_CASE("canonize scale: a Concat of 100,000 Identity outputs canonizes in linear time") {
@@ -135,7 +140,7 @@ TEST_CASE("canonize scale: a Concat of 100,000 Identity outputs canonizes in lin
     CHECK(c.graph.values()[c.graph.nodes()[0].output].shape == Shape{1, n, 2, 2});
     CHECK(c.graph.values()[c.graph.value_id("x")].consumers.size() == static_cast<size_t>(n));
     CHECK(c.changes.size() == static_cast<size_t>(n));
-    CHECK(s < kBoundSeconds);
+    CHECK((!kTimed || s < kBoundSeconds));
 }
 
 TEST_CASE("canonize scale: every pass runs in linear time on a graph of 200,000 nodes") {
@@ -165,7 +170,7 @@ TEST_CASE("canonize scale: every pass runs in linear time on a graph of 200,000 
     CHECK(c.graph.nodes().size() == static_cast<size_t>(4 * blocks + 1));
     // one line per Identity, merged BatchNorm, folded BatchNorm and ChannelRelu
     CHECK(c.changes.size() == static_cast<size_t>(4 * blocks));
-    CHECK(s < kBoundSeconds);
+    CHECK((!kTimed || s < kBoundSeconds));
 }
 
 TEST_CASE("canonize scale: the DenseNet pass follows a 200,000-node pooling chain without recursion") {
@@ -187,7 +192,7 @@ TEST_CASE("canonize scale: the DenseNet pass follows a 200,000-node pooling chai
     CHECK(c.graph.nodes().size() == static_cast<size_t>(kNodes + 2));
     const auto& w = c.graph.nodes().back().op->params().at("weight");
     CHECK(w[0] == doctest::Approx(2.0f * 0.5f));  // |s| = 0.5/√(1 + 0) moved into the Conv
-    CHECK(s < kBoundSeconds);
+    CHECK((!kTimed || s < kBoundSeconds));
 }
 
 TEST_CASE("graph scale: 200,000 nodes given in reverse order are sorted in linear time, stably") {
@@ -219,5 +224,5 @@ TEST_CASE("graph scale: 200,000 nodes given in reverse order are sorted in linea
     CHECK(g.nodes().front().name == "r0");
     CHECK(g.nodes().back().name == numbered("r", kNodes - 1));
     CHECK(g.node_index("r1234") == 1234);
-    CHECK(s < kBoundSeconds);
+    CHECK((!kTimed || s < kBoundSeconds));
 }

@@ -24,30 +24,49 @@ struct Terminal {
 };
 
 // The Conv/Linear layers `value` reaches through scale-commuting ops, or false if it reaches anything else.
-bool collect(GraphEditor& ed, const std::string& value, int64_t inner, std::vector<Terminal>& out) {
-    const std::vector<size_t> users = ed.consumers(value);
-    if (users.empty() || ed.is_graph_output(value)) return false;
-    for (size_t u : users) {
+// Depth first with an explicit stack (a chain of 10^5 pooling nodes must not overflow the call stack),
+// visiting the layers in the order a recursive walk would.
+bool collect(const GraphEditor& ed, const std::string& value, int64_t inner, std::vector<Terminal>& out) {
+    struct Frame {
+        std::string value;
+        int64_t inner;
+        std::vector<size_t> users;
+        size_t next = 0;
+    };
+    auto open = [&](const std::string& v, int64_t in, std::vector<Frame>& stack) {
+        std::vector<size_t> users = ed.consumers(v);
+        if (users.empty() || ed.is_graph_output(v)) return false;
+        stack.push_back({v, in, std::move(users), 0});
+        return true;
+    };
+    std::vector<Frame> stack;
+    if (!open(value, inner, stack)) return false;
+    while (!stack.empty()) {
+        Frame& f = stack.back();
+        if (f.next == f.users.size()) {
+            stack.pop_back();
+            continue;
+        }
+        const size_t u = f.users[f.next++];
         const EditNode& n = ed.nodes()[u];
+        const Shape& s = ed.shape(f.value);
         switch (n.op->type()) {
             case OpType::Conv: out.push_back({u, 0}); break;
             case OpType::Linear:
-                if (ed.shape(value).size() != 2) return false;
-                out.push_back({u, inner});
+                if (s.size() != 2) return false;
+                out.push_back({u, f.inner});
                 break;
             case OpType::MaxPool:
             case OpType::AvgPool:
             case OpType::GlobalAvgPool:
             case OpType::Identity:
-                if (ed.shape(value).size() != 4 || !collect(ed, n.output, inner, out)) return false;
+                if (s.size() != 4 || !open(n.output, f.inner, stack)) return false;
                 break;
-            case OpType::Flatten: {
-                const Shape& s = ed.shape(value);
+            case OpType::Flatten:
                 if (s.size() != 4 || ed.shape(n.output) != Shape{s[0], s[1] * s[2] * s[3]} ||
-                    !collect(ed, n.output, s[2] * s[3], out))
+                    !open(n.output, s[2] * s[3], stack))
                     return false;
                 break;
-            }
             default: return false;
         }
     }
@@ -71,11 +90,13 @@ std::shared_ptr<const Op> scale_inputs(const Op& layer, const Tensor& g, int64_t
 PassResult densenet_threshold_relu(const Graph& graph) {
     GraphEditor ed(graph);
     PassResult r;
-    for (EditNode& bn_node : ed.nodes()) {
+    for (size_t i = 0; i < ed.nodes().size(); ++i) {
+        const EditNode& bn_node = ed.nodes()[i];
         if (bn_node.removed || bn_node.op->type() != OpType::BatchNorm || ed.is_graph_output(bn_node.output)) continue;
         const std::vector<size_t> bn_users = ed.consumers(bn_node.output);
         if (bn_users.size() != 1 || ed.nodes()[bn_users[0]].op->type() != OpType::Relu) continue;
-        EditNode& relu = ed.nodes()[bn_users[0]];
+        const size_t relu_index = bn_users[0];
+        const EditNode& relu = ed.nodes()[relu_index];
         std::vector<Terminal> terminals;
         if (!collect(ed, relu.output, ed.shape(relu.output).size() == 2 ? 1 : 0, terminals)) continue;
 
@@ -88,17 +109,15 @@ PassResult densenet_threshold_relu(const Graph& graph) {
             slope[ch] = s > 0.0f ? 1.0f : s < 0.0f ? -1.0f : 0.0f;
             shift[ch] = t / g[ch];
         }
-        for (const Terminal& t : terminals) {
-            EditNode& layer = ed.nodes()[t.node];
-            layer.op = scale_inputs(*layer.op, g, t.inner);
-        }
-        relu.op = std::make_shared<ChannelRelu>(slope, shift);
-        relu.inputs = {bn_node.inputs[0]};
-        bn_node.removed = true;
+        for (const Terminal& t : terminals) ed.set_op(t.node, scale_inputs(*ed.nodes()[t.node].op, g, t.inner));
         std::string into;
         for (const Terminal& t : terminals) into += (into.empty() ? "'" : ", '") + ed.nodes()[t.node].name + "'";
         r.changes.push_back("BatchNorm '" + bn_node.name + "' + Relu '" + relu.name + "' became ChannelRelu '" +
                             relu.name + "'; the BatchNorm scale moved into " + into);
+        const std::string bn_input = bn_node.inputs[0];
+        ed.set_op(relu_index, std::make_shared<ChannelRelu>(slope, shift));
+        ed.remove(i);
+        ed.set_inputs(relu_index, {bn_input});
     }
     r.graph = ed.build();
     return r;

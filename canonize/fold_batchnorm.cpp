@@ -40,12 +40,13 @@ std::shared_ptr<const Op> fold_into(const Op& layer, const Tensor& a, const Tens
 PassResult fold_batchnorm(const Graph& graph) {
     GraphEditor ed(graph);
     PassResult r;
-    for (EditNode& bn_node : ed.nodes()) {
+    for (size_t i = 0; i < ed.nodes().size(); ++i) {
+        const EditNode& bn_node = ed.nodes()[i];
         if (bn_node.removed || bn_node.op->type() != OpType::BatchNorm || ed.is_graph_output(bn_node.output)) continue;
         const auto& bn = dynamic_cast<const BatchNorm&>(*bn_node.op);
         const std::vector<size_t> users = ed.consumers(bn_node.output);
         bool shift_zero = true;
-        for (int64_t i = 0; i < bn.affine_shift().numel(); ++i) shift_zero = shift_zero && bn.affine_shift()[i] == 0.0f;
+        for (int64_t ch = 0; ch < bn.affine_shift().numel(); ++ch) shift_zero = shift_zero && bn.affine_shift()[ch] == 0.0f;
         bool foldable = !users.empty();
         for (size_t u : users) {
             const Op& op = *ed.nodes()[u].op;
@@ -58,13 +59,13 @@ PassResult fold_batchnorm(const Graph& graph) {
         }
         if (!foldable) continue;
         for (size_t u : users) {
-            EditNode& layer = ed.nodes()[u];
-            layer.op = fold_into(*layer.op, bn.affine_scale(), bn.affine_shift());
+            ed.set_op(u, fold_into(*ed.nodes()[u].op, bn.affine_scale(), bn.affine_shift()));
             r.changes.push_back("folded BatchNorm '" + bn_node.name + "' into the following " +
-                                op_name(layer.op->type()) + " '" + layer.name + "'");
+                                op_name(ed.nodes()[u].op->type()) + " '" + ed.nodes()[u].name + "'");
         }
-        bn_node.removed = true;
-        ed.replace_uses(bn_node.output, bn_node.inputs[0]);
+        const std::string from = bn_node.output, to = bn_node.inputs[0];
+        ed.remove(i);
+        ed.replace_uses(from, to);
     }
     r.graph = ed.build();
     return r;

@@ -11,13 +11,14 @@ namespace relprop {
 PassResult merge_batchnorm(const Graph& graph) {
     GraphEditor ed(graph);
     PassResult r;
-    for (EditNode& bn_node : ed.nodes()) {
+    for (size_t i = 0; i < ed.nodes().size(); ++i) {
+        const EditNode& bn_node = ed.nodes()[i];
         if (bn_node.removed || bn_node.op->type() != OpType::BatchNorm) continue;
         const int p = ed.producer(bn_node.inputs[0]);
         if (p < 0) continue;
-        EditNode& layer = ed.nodes()[p];
+        const EditNode& layer = ed.nodes()[p];
         const OpType t = layer.op->type();
-        if ((t != OpType::Conv && t != OpType::Linear) || ed.consumers(layer.output).size() != 1 ||
+        if ((t != OpType::Conv && t != OpType::Linear) || ed.use_count(layer.output) != 1 ||
             ed.is_graph_output(layer.output))
             continue;
         const auto& bn = dynamic_cast<const BatchNorm&>(*bn_node.op);
@@ -31,10 +32,11 @@ PassResult merge_batchnorm(const Graph& graph) {
             for (int64_t k = 0; k < per; ++k) w[o * per + k] *= a[o];
             b[o] = (had_bias ? layer.op->params().at("bias")[o] : 0.0f) * a[o] + c[o];
         }
-        layer.op = with_parameters(*layer.op, w, b);
-        layer.output = bn_node.output;
-        bn_node.removed = true;
         r.changes.push_back("merged BatchNorm '" + bn_node.name + "' into " + op_name(t) + " '" + layer.name + "'");
+        const std::string output = bn_node.output;
+        ed.set_op(p, with_parameters(*layer.op, w, b));
+        ed.remove(i);
+        ed.set_output(p, output);
     }
     r.graph = ed.build();
     return r;

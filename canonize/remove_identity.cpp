@@ -23,7 +23,8 @@ bool keeps_shape(const Op& op, Shape s) {
 PassResult remove_identity(const Graph& graph) {
     GraphEditor ed(graph);
     PassResult r;
-    for (EditNode& n : ed.nodes()) {
+    for (size_t i = 0; i < ed.nodes().size(); ++i) {
+        const EditNode& n = ed.nodes()[i];
         const OpType t = n.op->type();
         const bool identity = t == OpType::Identity;
         const bool noop_reshape =
@@ -31,9 +32,10 @@ PassResult remove_identity(const Graph& graph) {
         if (!identity && !noop_reshape) continue;
         // A graph input read directly as the graph output would leave no node: keep it then.
         if (ed.is_graph_output(n.output) && ed.producer(n.inputs[0]) < 0) continue;
-        n.removed = true;
-        ed.replace_uses(n.output, n.inputs[0]);
         r.changes.push_back("removed " + std::string(op_name(t)) + " '" + n.name + "'");
+        const std::string from = n.output, to = n.inputs[0];
+        ed.remove(i);
+        ed.replace_uses(from, to);
     }
     r.graph = ed.build();
     return r;

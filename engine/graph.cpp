@@ -1,22 +1,23 @@
 #include "engine/graph.h"
 
-#include <map>
-#include <set>
+#include <algorithm>
+
+#include <unordered_set>
 
 #include "engine/error.h"
 
 namespace relprop {
 
 int Graph::value_id(const std::string& name) const {
-    for (size_t i = 0; i < m_values.size(); ++i)
-        if (m_values[i].name == name) return static_cast<int>(i);
-    throw Error("the graph has no value named '" + name + "'");
+    auto it = m_value_ids.find(name);
+    if (it == m_value_ids.end()) throw Error("the graph has no value named '" + name + "'");
+    return it->second;
 }
 
 int Graph::node_index(const std::string& name) const {
-    for (size_t i = 0; i < m_nodes.size(); ++i)
-        if (m_nodes[i].name == name) return static_cast<int>(i);
-    throw Error("the graph has no node named '" + name + "'");
+    auto it = m_node_ids.find(name);
+    if (it == m_node_ids.end()) throw Error("the graph has no node named '" + name + "'");
+    return it->second;
 }
 
 std::string Graph::node_label(int node) const {
@@ -80,8 +81,10 @@ Graph GraphBuilder::build() const {
     if (m_outputs.empty()) throw Error("the graph has no output");
 
     // Who produces each value name (graph inputs are produced by nobody).
-    std::map<std::string, int> producer;  // value name -> spec index, -1 for graph inputs
-    std::set<std::string> node_names;
+    std::unordered_map<std::string, int> producer;  // value name -> spec index, -1 for graph inputs
+    std::unordered_set<std::string> node_names;
+    producer.reserve(m_inputs.size() + m_nodes.size());
+    node_names.reserve(m_nodes.size());
     for (const auto& [name, shape] : m_inputs) {
         if (!producer.emplace(name, -1).second) throw Error("graph input '" + name + "' is declared twice");
         if (shape.empty()) throw Error("graph input '" + name + "' has no shape");
@@ -108,7 +111,10 @@ Graph GraphBuilder::build() const {
     for (const std::string& out : m_outputs)
         if (!producer.count(out)) throw Error("graph output '" + out + "' is not produced by any node");
 
-    // Kahn's algorithm, stable in the order nodes were given.
+    // Topological order, stable in the order nodes were given: what sweeping the list again and again,
+    // placing each node whose inputs are placed, would give — in O(nodes + edges). A node is placed in
+    // sweep r(i) = max(1, r(p) for its producers p before it, r(p) + 1 for those after it); the order
+    // is by (sweep, index). The sweeps are computed along Kahn's algorithm.
     std::vector<int> pending(m_nodes.size());
     std::vector<std::vector<int>> users(m_nodes.size());
     for (size_t i = 0; i < m_nodes.size(); ++i)
@@ -119,31 +125,40 @@ Graph GraphBuilder::build() const {
                 users[p].push_back(static_cast<int>(i));
             }
         }
-    std::vector<int> order;
-    std::vector<bool> placed(m_nodes.size(), false);
-    for (size_t round = 0; order.size() < m_nodes.size(); ++round) {
-        bool progress = false;
-        for (size_t i = 0; i < m_nodes.size(); ++i) {
-            if (placed[i] || pending[i] != 0) continue;
-            placed[i] = true;
-            progress = true;
-            order.push_back(static_cast<int>(i));
-            for (int u : users[i]) --pending[u];
-        }
-        if (!progress) {
-            std::string names;
-            for (size_t i = 0; i < m_nodes.size(); ++i)
-                if (!placed[i]) names += (names.empty() ? "" : ", ") + label(m_nodes[i]);
-            throw Error("the graph has a cycle through " + names);
+    std::vector<size_t> sweep(m_nodes.size(), 1);
+    std::vector<int> ready;
+    for (size_t i = 0; i < m_nodes.size(); ++i)
+        if (pending[i] == 0) ready.push_back(static_cast<int>(i));
+    size_t placed = 0;
+    while (!ready.empty()) {
+        const int i = ready.back();
+        ready.pop_back();
+        ++placed;
+        for (int u : users[i]) {
+            sweep[u] = std::max(sweep[u], sweep[i] + (i > u ? 1 : 0));
+            if (--pending[u] == 0) ready.push_back(u);
         }
     }
+    if (placed < m_nodes.size()) {
+        std::string names;
+        for (size_t i = 0; i < m_nodes.size(); ++i)
+            if (pending[i] != 0) names += (names.empty() ? "" : ", ") + label(m_nodes[i]);
+        throw Error("the graph has a cycle through " + names);
+    }
+    std::vector<int> order(m_nodes.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
+    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sweep[a] < sweep[b]; });
 
     Graph g;
-    std::map<std::string, int> value_ids;
+    std::unordered_map<std::string, int>& value_ids = g.m_value_ids;
+    value_ids.reserve(producer.size());
+    g.m_values.reserve(producer.size());
+    g.m_nodes.reserve(m_nodes.size());
     auto add_value = [&](const std::string& name, int node) {
-        value_ids[name] = static_cast<int>(g.m_values.size());
+        const int id = static_cast<int>(g.m_values.size());
+        value_ids[name] = id;
         g.m_values.push_back({name, {}, node, {}});
-        return value_ids[name];
+        return id;
     };
     for (const auto& [name, shape] : m_inputs) {
         g.m_inputs.push_back(add_value(name, -1));
@@ -162,6 +177,8 @@ Graph GraphBuilder::build() const {
         g.m_nodes.push_back(std::move(n));
     }
     for (const std::string& out : m_outputs) g.m_outputs.push_back(value_ids.at(out));
+    g.m_node_ids.reserve(g.m_nodes.size());
+    for (size_t i = 0; i < g.m_nodes.size(); ++i) g.m_node_ids.emplace(g.m_nodes[i].name, static_cast<int>(i));
 
     std::vector<Shape> shapes = g.m_input_shapes;
     for (Shape& s : shapes)

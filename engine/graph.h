@@ -8,6 +8,7 @@
 
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "engine/op.h"
@@ -38,7 +39,7 @@ public:
     /// Declared shape of each graph input; dimension 0 may be -1 (any batch size).
     const std::vector<Shape>& input_shapes() const { return m_input_shapes; }
 
-    /// Throws relprop::Error naming the missing value/node.
+    /// Throws relprop::Error naming the missing value/node. Constant time (hashed).
     int value_id(const std::string& name) const;
     int node_index(const std::string& name) const;
     /// "node 'conv1' (Conv)"
@@ -54,6 +55,8 @@ private:
     std::vector<int> m_inputs;
     std::vector<int> m_outputs;
     std::vector<Shape> m_input_shapes;
+    std::unordered_map<std::string, int> m_value_ids;  // name -> index in m_values
+    std::unordered_map<std::string, int> m_node_ids;   // name -> index in m_nodes
 };
 
 class GraphBuilder {

@@ -195,8 +195,37 @@ Image load_image(const std::string& path, int64_t max_pixels) {
     if (!fs::is_regular_file(st)) throw Error(path + ": not a regular file");
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot be opened for reading");
-    const std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    if (in.bad()) throw Error(path + ": error while reading the file");
+    const uintmax_t size = fs::file_size(path, ec);
+    if (ec) throw Error(path + ": cannot be read (" + ec.message() + ")");
+    auto read = [&](std::string& to, size_t n) {
+        const size_t at = to.size();
+        to.resize(at + n);
+        in.read(to.data() + at, static_cast<std::streamsize>(n));
+        if (in.bad()) throw Error(path + ": error while reading the file");
+        to.resize(at + static_cast<size_t>(in.gcount()));
+    };
+    // The first bytes first: a file that is no PNG/JPEG/BMP, a PNG declaring more than max_pixels, and
+    // a file larger than an image file may be (or, for a PNG, far larger than its pixels can need) are
+    // refused before the rest is read — a sparse file of gigabytes costs nothing.
+    std::string bytes;
+    read(bytes, static_cast<size_t>(std::min<uintmax_t>(size, 64 << 10)));
+    if (!bytes.empty() && !is_png_jpeg_bmp(bytes))
+        throw Error(path + ": not a readable image (not a PNG, JPEG or BMP file; relprop reads only these)");
+    if (size > static_cast<uintmax_t>(INT_MAX))
+        throw Error(path + ": " + std::to_string(size) + " bytes, more than the 2 GiB an image file may have");
+    const auto [pw, ph] = png_header_size(bytes);
+    if (pw > 0 && ph > 0) {
+        if (pw > max_pixels / ph)  // no overflow: each < 2^32
+            throw Error(path + ": image is " + std::to_string(pw) + "x" + std::to_string(ph) + " pixels, more than the " +
+                        std::to_string(max_pixels) + " allowed");
+        // 16-bit RGBA with no compression at all is 8 bytes per pixel plus a filter byte per row; allow
+        // metadata chunks up to 64 MiB beyond 16 bytes per pixel.
+        const uintmax_t most = 16 * static_cast<uintmax_t>(pw) * static_cast<uintmax_t>(ph) + (uintmax_t{64} << 20);
+        if (size > most)
+            throw Error(path + ": " + std::to_string(size) + " bytes, more than a " + std::to_string(pw) + "x" +
+                        std::to_string(ph) + " PNG can need (" + std::to_string(most) + "): not a plain image file");
+    }
+    if (size > bytes.size()) read(bytes, static_cast<size_t>(size - bytes.size()));
     return decode_image(bytes, path, max_pixels);
 }
 

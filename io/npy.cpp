@@ -7,8 +7,11 @@
 #include <cstring>
 #include <filesystem>
 #include <limits>
+#include <memory>
 #include <string_view>
 #include <type_traits>
+
+#include <sys/stat.h>
 
 #include "engine/error.h"
 #include "io/file_write.h"
@@ -328,10 +331,25 @@ std::string shape_repr(const Shape& shape) {
 
 }  // namespace
 
-Tensor parse_npy(const std::string& bytes, const std::string& source, int64_t max_elements) {
-    const size_t size = bytes.size();
+namespace {
+
+constexpr uint64_t kMaxHeaderBytes = uint64_t{1} << 20;  // numpy itself refuses more than 10,000 by default
+
+// Where the data of a .npy file lies and what it holds, from its first bytes (`head`: at least the
+// preamble and header, or the whole file when it is shorter) and the file's size: everything is
+// checked here, before anything of the declared size is allocated or read.
+struct Layout {
+    Header header;
+    Dtype dtype;
+    int64_t numel = 0;
+    size_t data_offset = 0;
+    uint64_t data_bytes = 0;
+};
+
+Layout parse_layout(std::string_view bytes, uint64_t size, const std::string& source, int64_t max_elements) {
     if (size == 0) fail(source, "empty file, not a .npy file (expected it to start with \\x93NUMPY)");
-    if (bytes.compare(0, std::min(size, kMagic.size()), kMagic.data(), std::min(size, kMagic.size())) != 0)
+    const size_t magic = static_cast<size_t>(std::min<uint64_t>(size, kMagic.size()));
+    if (bytes.size() < magic || bytes.compare(0, magic, kMagic.data(), magic) != 0)
         fail(source, "not a .npy file: bad magic (expected it to start with \\x93NUMPY)");
     if (size < kMagic.size() + 2)
         throw Error(source + " is truncated inside the .npy preamble (" + std::to_string(size) + " bytes)");
@@ -347,34 +365,46 @@ Tensor parse_npy(const std::string& bytes, const std::string& source, int64_t ma
     if (header_len > size - prefix)
         fail(source, "header length " + std::to_string(header_len) + " runs past the end of the file (" +
                          std::to_string(size - prefix) + " bytes left after the preamble)");
+    if (header_len > kMaxHeaderBytes)
+        fail(source, "header length " + std::to_string(header_len) + " is more than the " +
+                         std::to_string(kMaxHeaderBytes) + " bytes relprop reads");
 
-    std::string_view header_text = std::string_view(bytes).substr(prefix, header_len);
-    Header header = HeaderParser(header_text, source).parse();
-    Dtype dtype = parse_dtype(header.descr, source);
+    Layout l;
+    std::string_view header_text = bytes.substr(prefix, header_len);
+    l.header = HeaderParser(header_text, source).parse();
+    l.dtype = parse_dtype(l.header.descr, source);
 
     int64_t numel = 1;
-    for (int64_t d : header.shape) {
+    for (int64_t d : l.header.shape) {
         if (d != 0 && numel > std::numeric_limits<int64_t>::max() / d)
-            fail(source, "shape " + shape_str(header.shape) + " has too many elements (the count overflows)");
+            fail(source, "shape " + shape_str(l.header.shape) + " has too many elements (the count overflows)");
         numel *= d;
     }
     if (numel > max_elements)
-        fail(source, "shape " + shape_str(header.shape) + " has " + std::to_string(numel) +
+        fail(source, "shape " + shape_str(l.header.shape) + " has " + std::to_string(numel) +
                          " elements, more than the limit of " + std::to_string(max_elements));
-    if (numel > std::numeric_limits<int64_t>::max() / dtype.size)
-        fail(source, "shape " + shape_str(header.shape) + " has too many bytes (the count overflows)");
-    const uint64_t expected = static_cast<uint64_t>(numel) * static_cast<uint64_t>(dtype.size);
-    const size_t data_offset = prefix + header_len;
-    const uint64_t found = size - data_offset;
+    if (numel > std::numeric_limits<int64_t>::max() / l.dtype.size)
+        fail(source, "shape " + shape_str(l.header.shape) + " has too many bytes (the count overflows)");
+    const uint64_t expected = static_cast<uint64_t>(numel) * static_cast<uint64_t>(l.dtype.size);
+    l.data_offset = prefix + header_len;
+    const uint64_t found = size - l.data_offset;
     if (found < expected)
         throw Error(source + " is truncated: expected " + std::to_string(expected) + " bytes of data, found " +
                     std::to_string(found));
     if (found > expected)
         fail(source, "has " + std::to_string(found - expected) + " trailing bytes after the data (expected " +
                          std::to_string(expected) + " bytes of data, found " + std::to_string(found) + ")");
+    l.numel = numel;
+    l.data_bytes = expected;
+    return l;
+}
 
-    Tensor t(header.shape);
-    decode(reinterpret_cast<const unsigned char*>(bytes.data()) + data_offset, t.data(), header, numel, dtype,
+}  // namespace
+
+Tensor parse_npy(const std::string& bytes, const std::string& source, int64_t max_elements) {
+    const Layout l = parse_layout(bytes, bytes.size(), source, max_elements);
+    Tensor t(l.header.shape);
+    decode(reinterpret_cast<const unsigned char*>(bytes.data()) + l.data_offset, t.data(), l.header, l.numel, l.dtype,
            source);
     return t;
 }
@@ -389,17 +419,40 @@ Tensor read_npy(const std::string& path, int64_t max_elements) {
     if (status.type() == fs::file_type::directory) fail(path, "cannot read .npy file: it is a directory");
     if (status.type() != fs::file_type::regular) fail(path, "cannot read .npy file: not a regular file");
 
-    std::FILE* f = std::fopen(path.c_str(), "rb");
+    std::unique_ptr<std::FILE, int (*)(std::FILE*)> f(std::fopen(path.c_str(), "rb"), std::fclose);
     if (!f) fail(path, std::string("cannot open .npy file: ") + std::strerror(errno));
-    std::string bytes;
-    char buf[1 << 16];
-    size_t n;
-    while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) bytes.append(buf, n);
-    bool read_error = std::ferror(f);
-    int err = errno;
-    std::fclose(f);
-    if (read_error) fail(path, std::string("error reading .npy file: ") + std::strerror(err));
-    return parse_npy(bytes, path, max_elements);
+    struct stat st {};
+    if (fstat(fileno(f.get()), &st) != 0) fail(path, std::string("cannot read .npy file: ") + std::strerror(errno));
+    const uint64_t size = static_cast<uint64_t>(st.st_size);
+    // Read `n` more bytes (fewer only at the end of the file) onto `to`.
+    auto read = [&](std::string& to, uint64_t n) {
+        const size_t at = to.size();
+        to.resize(at + n);
+        const size_t got = std::fread(to.data() + at, 1, n, f.get());
+        if (std::ferror(f.get())) fail(path, std::string("error reading .npy file: ") + std::strerror(errno));
+        to.resize(at + got);
+    };
+    // The preamble and the header first: the declared shape is checked against the file's size before
+    // the data is read (a sparse file of gigabytes with a bad header costs nothing).
+    std::string head;
+    read(head, std::min<uint64_t>(size, 12));
+    if (head.size() >= 10 && head.compare(0, kMagic.size(), kMagic) == 0 && (head[6] >= 1 && head[6] <= 3)) {
+        const size_t prefix = head[6] == 1 ? 10 : 12;
+        uint64_t header_len = 0;
+        for (size_t i = std::min(prefix, head.size()); i-- > 8;)
+            header_len = header_len * 256 + static_cast<unsigned char>(head[i]);
+        const uint64_t end = std::min<uint64_t>(size, prefix + std::min<uint64_t>(header_len, kMaxHeaderBytes));
+        if (end > head.size()) read(head, end - head.size());
+    }
+    const Layout l = parse_layout(head, size, path, max_elements);
+    std::string data = head.substr(std::min(l.data_offset, head.size()));
+    read(data, l.data_bytes - data.size());
+    if (data.size() != l.data_bytes)
+        throw Error(path + " is truncated: expected " + std::to_string(l.data_bytes) + " bytes of data, read " +
+                    std::to_string(data.size()) + " (did the file change while it was read?)");
+    Tensor t(l.header.shape);
+    decode(reinterpret_cast<const unsigned char*>(data.data()), t.data(), l.header, l.numel, l.dtype, path);
+    return t;
 }
 
 std::string serialize_npy(const Tensor& t) {

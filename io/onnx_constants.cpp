@@ -256,23 +256,45 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
     const int64_t n = checked_numel(c.shape, limits, label);
     const bool raw = p.has_raw_data();
     const std::string& bytes = p.raw_data();
-    auto need = [&](int64_t have, const char* field) {
-        if (have != n)
-            throw Error(label + " of shape " + shape_str(c.shape) + " needs " + std::to_string(n) + " values, its " +
-                        field + " has " + std::to_string(have) + " (truncated or corrupt file?)");
-    };
-    auto raw_values = [&](size_t size, auto convert) {
-        need(static_cast<int64_t>(bytes.size() / size), "raw_data");
-        if (bytes.size() % size) throw Error(label + ": raw_data size is not a multiple of the element size");
+    // The data's size is checked against the declared shape before anything of that shape is allocated:
+    // a small file declaring a huge tensor is refused as truncated, never allocated.
+    const int t = p.data_type();
+    size_t size = 0;  // bytes per element in raw_data
+    int64_t have = 0;
+    const char* field = "raw_data";
+    switch (t) {
+        case TensorProto::FLOAT: size = 4; have = p.float_data_size(); field = "float_data"; break;
+        case TensorProto::DOUBLE: size = 8; have = p.double_data_size(); field = "double_data"; break;
+        case TensorProto::INT64: size = 8; have = p.int64_data_size(); field = "int64_data"; break;
+        case TensorProto::FLOAT16:
+        case TensorProto::INT16:
+        case TensorProto::UINT16: size = 2; have = p.int32_data_size(); field = "int32_data"; break;
+        case TensorProto::INT32: size = 4; have = p.int32_data_size(); field = "int32_data"; break;
+        case TensorProto::INT8:
+        case TensorProto::UINT8:
+        case TensorProto::BOOL: size = 1; have = p.int32_data_size(); field = "int32_data"; break;
+        default:
+            throw Error(label + " has data type " + std::to_string(t) + " (" +
+                        TensorProto::DataType_Name(static_cast<TensorProto::DataType>(t)) +
+                        "); relprop reads float32/float16/float64 and integer tensors");
+    }
+    if (raw) {
+        have = static_cast<int64_t>(bytes.size() / size);
+        field = "raw_data";
+    }
+    if (have != n)
+        throw Error(label + " of shape " + shape_str(c.shape) + " needs " + std::to_string(n) + " values, its " +
+                    field + " has " + std::to_string(have) + " (truncated or corrupt file?)");
+    if (raw && bytes.size() % size) throw Error(label + ": raw_data size is not a multiple of the element size");
+    auto raw_values = [&](auto convert) {
         for (int64_t k = 0; k < n; ++k) convert(k, bytes.data() + k * size);
     };
     switch (p.data_type()) {
         case TensorProto::FLOAT:
             c.f = Tensor(c.shape);
             if (raw) {
-                raw_values(4, [&](int64_t k, const char* b) { std::memcpy(&c.f[k], b, 4); });
+                raw_values([&](int64_t k, const char* b) { std::memcpy(&c.f[k], b, 4); });
             } else {
-                need(p.float_data_size(), "float_data");
                 std::copy(p.float_data().begin(), p.float_data().end(), c.f.data());
             }
             break;
@@ -282,22 +304,20 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
             notes.push_back(label + " converted from " + (half ? "float16" : "float64") + " to float32");
             c.f = Tensor(c.shape);
             if (raw && half) {
-                raw_values(2, [&](int64_t k, const char* b) {
+                raw_values([&](int64_t k, const char* b) {
                     uint16_t h;
                     std::memcpy(&h, b, 2);
                     c.f[k] = half_to_float(h);
                 });
             } else if (raw) {
-                raw_values(8, [&](int64_t k, const char* b) {
+                raw_values([&](int64_t k, const char* b) {
                     double d;
                     std::memcpy(&d, b, 8);
                     c.f[k] = static_cast<float>(d);
                 });
             } else if (half) {
-                need(p.int32_data_size(), "int32_data");
                 for (int64_t k = 0; k < n; ++k) c.f[k] = half_to_float(static_cast<uint16_t>(p.int32_data(k)));
             } else {
-                need(p.double_data_size(), "double_data");
                 for (int64_t k = 0; k < n; ++k) c.f[k] = static_cast<float>(p.double_data(k));
             }
             break;
@@ -306,9 +326,8 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
             c.integer = true;
             c.i.resize(n);
             if (raw) {
-                raw_values(8, [&](int64_t k, const char* b) { std::memcpy(&c.i[k], b, 8); });
+                raw_values([&](int64_t k, const char* b) { std::memcpy(&c.i[k], b, 8); });
             } else {
-                need(p.int64_data_size(), "int64_data");
                 std::copy(p.int64_data().begin(), p.int64_data().end(), c.i.begin());
             }
             break;
@@ -320,10 +339,8 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
         case TensorProto::BOOL: {
             c.integer = true;
             c.i.resize(n);
-            const int t = p.data_type();
-            const size_t size = t == TensorProto::INT32 ? 4 : (t == TensorProto::INT16 || t == TensorProto::UINT16) ? 2 : 1;
             if (raw) {
-                raw_values(size, [&](int64_t k, const char* b) {
+                raw_values([&](int64_t k, const char* b) {
                     switch (t) {
                         case TensorProto::INT32: { int32_t v; std::memcpy(&v, b, 4); c.i[k] = v; break; }
                         case TensorProto::INT16: { int16_t v; std::memcpy(&v, b, 2); c.i[k] = v; break; }
@@ -333,15 +350,11 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
                     }
                 });
             } else {
-                need(p.int32_data_size(), "int32_data");
                 std::copy(p.int32_data().begin(), p.int32_data().end(), c.i.begin());
             }
             break;
         }
-        default:
-            throw Error(label + " has data type " + std::to_string(p.data_type()) +
-                        " (" + TensorProto::DataType_Name(static_cast<TensorProto::DataType>(p.data_type())) +
-                        "); relprop reads float32/float16/float64 and integer tensors");
+        default: break;  // refused above
     }
     return c;
 }

@@ -34,10 +34,15 @@ namespace {
 using onnx::AttributeProto;
 using onnx::NodeProto;
 
-// Typed access to a node's attributes, with the ONNX defaults given by the caller.
+const char* const kBrokenWeights =
+    "the model's weights are broken (allow them with ImportOptions::allow_nonfinite or --allow-nonfinite)";
+
+// Typed access to a node's attributes, with the ONNX defaults given by the caller. A float attribute
+// that is NaN/Inf (Gemm's alpha/beta, BatchNormalization's epsilon: they scale the weights) is refused
+// like a non-finite weight, unless allowed.
 class Attributes {
 public:
-    explicit Attributes(const NodeProto& node) : m_node(node) {}
+    Attributes(const NodeProto& node, bool allow_nonfinite) : m_node(node), m_allow_nonfinite(allow_nonfinite) {}
 
     const AttributeProto* find(const std::string& name, AttributeProto::AttributeType type) const {
         for (const auto& a : m_node.attribute()) {
@@ -55,6 +60,8 @@ public:
     }
     float f(const std::string& name, float fallback) const {
         const auto* a = find(name, AttributeProto::FLOAT);
+        if (a && !std::isfinite(a->f()) && !m_allow_nonfinite)
+            throw Error("attribute '" + name + "' is " + std::to_string(a->f()) + "; " + kBrokenWeights);
         return a ? a->f() : fallback;
     }
     std::string s(const std::string& name, const std::string& fallback) const {
@@ -79,6 +86,7 @@ private:
     }
 
     const NodeProto& m_node;
+    bool m_allow_nonfinite;
 };
 
 std::array<int64_t, 2> pair(const std::vector<int64_t>& v, const char* what) {
@@ -293,11 +301,14 @@ private:
     Tensor parameter(const NodeProto& n, int k, const char* what) const {
         const Constant& c = constant(n, k, what);
         Tensor t = c.floats();
-        if (!m_options.allow_nonfinite)
-            require_finite(t, std::string(what) + " '" + n.input(k) + "'",
-                           "the model's weights are broken (allow them with ImportOptions::allow_nonfinite or "
-                           "--allow-nonfinite)");
+        if (!m_options.allow_nonfinite) require_finite(t, std::string(what) + " '" + n.input(k) + "'", kBrokenWeights);
         return t.reshaped(c.shape.empty() ? Shape{1} : c.shape);
+    }
+
+    // A parameter computed at import from finite tensors and attributes (Gemm's alpha·B and beta·C,
+    // BatchNorm's scale/√(var + ε)) can still overflow to Inf: refused like a non-finite weight.
+    void require_finite_folded(const Tensor& t, const std::string& what) const {
+        if (!m_options.allow_nonfinite) require_finite(t, what, kBrokenWeights);
     }
 
     const std::string& runtime_input(const NodeProto& n, int k) const {
@@ -362,16 +373,19 @@ private:
         }
         if (n.output_size() < 1 || n.output(0).empty()) throw Error("the node has no output");
         const std::string& out = n.output(0);
-        Attributes at(n);
+        Attributes at(n, m_options.allow_nonfinite);
         if (op == "Conv") return map_conv(n, name, at);
         if (op == "Gemm") {
             if (at.i("transA", 0) != 0) throw Error("Gemm with transA=1 is not supported");
             const Tensor b = parameter(n, 1, "B");
             std::optional<Tensor> c;
             if (has_input(n, 2)) c = parameter(n, 2, "C");
-            return emit(name, make_gemm(b.rank() == 2 ? b : b.reshaped({b.numel(), 1}), c, at.i("transB", 0) != 0,
-                                        at.f("alpha", 1.0f), at.f("beta", 1.0f)),
-                        {runtime_input(n, 0)}, out);
+            const float alpha = at.f("alpha", 1.0f), beta = at.f("beta", 1.0f);
+            auto linear = make_gemm(b.rank() == 2 ? b : b.reshaped({b.numel(), 1}), c, at.i("transB", 0) != 0, alpha, beta);
+            require_finite_folded(linear->params().at("weight"), "alpha * B (alpha = " + std::to_string(alpha) + ")");
+            if (linear->params().count("bias"))
+                require_finite_folded(linear->params().at("bias"), "beta * C (beta = " + std::to_string(beta) + ")");
+            return emit(name, linear, {runtime_input(n, 0)}, out);
         }
         if (op == "MatMul") {
             const Tensor b = parameter(n, 1, "B (the right-hand side)");
@@ -382,11 +396,11 @@ private:
         if (op == "BatchNormalization") {
             only_first_output(n);
             if (at.i("training_mode", 0) != 0) throw Error("BatchNormalization in training mode is not supported");
-            return emit(name,
-                        std::make_shared<BatchNorm>(parameter(n, 1, "scale"), parameter(n, 2, "B"),
-                                                    parameter(n, 3, "mean"), parameter(n, 4, "var"),
-                                                    at.f("epsilon", 1e-5f)),
-                        {runtime_input(n, 0)}, out);
+            auto bn = std::make_shared<BatchNorm>(parameter(n, 1, "scale"), parameter(n, 2, "B"), parameter(n, 3, "mean"),
+                                                  parameter(n, 4, "var"), at.f("epsilon", 1e-5f));
+            require_finite_folded(bn->affine_scale(), "scale / sqrt(var + epsilon)");
+            require_finite_folded(bn->affine_shift(), "B - mean * scale / sqrt(var + epsilon)");
+            return emit(name, bn, {runtime_input(n, 0)}, out);
         }
         if (op == "MaxPool") {
             only_first_output(n);
@@ -442,7 +456,7 @@ private:
             else
                 throw Error("the shape of '" + n.input(0) + "' depends on the batch size in a way relprop cannot fold");
         }
-        Attributes at(n);
+        Attributes at(n, m_options.allow_nonfinite);
         const int64_t rank = static_cast<int64_t>(c.i.size());
         int64_t start = at.i("start", 0), end = at.i("end", rank);
         if (start < 0) start += rank;

@@ -151,16 +151,19 @@ RuleOverride parse_override(const std::string& text) {
 
 std::string rule_listing(const Graph& graph, const RuleAssignment& a) {
     std::ostringstream out;
+    // Names come from the model: control characters are escaped (printable), so a name cannot break
+    // the table or reach the terminal as an escape sequence.
+    std::vector<std::string> names;
     size_t width = 4;
-    for (const Node& n : graph.nodes()) width = std::max(width, n.name.size());
+    for (const Node& n : graph.nodes()) width = std::max(width, names.emplace_back(printable(n.name)).size());
     out << "  #  " << std::string("node") + std::string(width - 4, ' ') << "  op             output shape        rule\n";
     for (size_t i = 0; i < graph.nodes().size(); ++i) {
         const Node& n = graph.nodes()[i];
         std::string idx = std::to_string(i), op = op_name(n.op->type()), shape = shape_str(graph.values()[n.output].shape);
-        out << std::string(3 - std::min<size_t>(3, idx.size()), ' ') << idx << "  " << n.name
-            << std::string(width - n.name.size(), ' ') << "  " << op << std::string(15 - std::min<size_t>(15, op.size()), ' ')
+        out << std::string(3 - std::min<size_t>(3, idx.size()), ' ') << idx << "  " << names[i]
+            << std::string(width - names[i].size(), ' ') << "  " << op << std::string(15 - std::min<size_t>(15, op.size()), ' ')
             << shape << std::string(20 - std::min<size_t>(20, shape.size()), ' ')
-            << (a.rules[i] ? a.rules[i]->describe() : "Gradient()") << "  [" << a.sources[i] << "]\n";
+            << (a.rules[i] ? a.rules[i]->describe() : "Gradient()") << "  [" << printable(a.sources[i]) << "]\n";
     }
     return out.str();
 }

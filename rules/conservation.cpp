@@ -57,7 +57,7 @@ std::string format_conservation(const std::vector<NodeRelevance>& report) {
     char line[256];
     for (const NodeRelevance& r : report) {
         std::snprintf(line, sizeof line, "%3d  %-30.30s  %-13.13s %10.5g  %10.5g  %7.4f  %10.4g  %10.4g\n", r.node,
-                      r.name.c_str(), r.op.c_str(), r.out_sum, r.in_sum, r.ratio(), r.in_min, r.in_max);
+                      printable(r.name).c_str(), r.op.c_str(), r.out_sum, r.in_sum, r.ratio(), r.in_min, r.in_max);
         text += line;
     }
     return text;

@@ -46,4 +46,11 @@ inline std::filesystem::path temp_dir() {
     return dir;
 }
 
+// temp_dir()/name, created.
+inline std::filesystem::path scratch_dir(const std::string& name) {
+    const std::filesystem::path d = temp_dir() / name;
+    std::filesystem::create_directories(d);
+    return d;
+}
+
 }  // namespace relprop::test

@@ -28,6 +28,12 @@ inline onnx::ModelProto fixture(const std::string& name) {
     return m;
 }
 
+// `m` serialized to `path`; returns the path.
+inline std::string save_model(const std::string& path, const onnx::ModelProto& m) {
+    std::ofstream(path, std::ios::binary) << m.SerializeAsString();
+    return path;
+}
+
 inline onnx::TensorProto* initializer(onnx::ModelProto& m, const std::string& name) {
     for (auto& t : *m.mutable_graph()->mutable_initializer())
         if (t.name() == name) return &t;

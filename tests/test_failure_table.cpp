@@ -25,14 +25,7 @@
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 #include "tests/onnx_edit.h"
-
-#if defined(__SANITIZE_ADDRESS__)
-#define RELPROP_UNDER_ASAN 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer)
-#define RELPROP_UNDER_ASAN 1
-#endif
-#endif
+#include "tests/sanitizer.h"
 
 using namespace relprop;
 using namespace relprop::test;
@@ -40,11 +33,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-fs::path table_dir() {
-    const fs::path d = temp_dir() / "failure-table";
-    fs::create_directories(d);
-    return d;
-}
+fs::path table_dir() { return scratch_dir("failure-table"); }
 
 std::string write_bytes(const std::string& name, const std::string& bytes) {
     const std::string path = (table_dir() / name).string();
@@ -53,7 +42,7 @@ std::string write_bytes(const std::string& name, const std::string& bytes) {
 }
 
 std::string write_model(const std::string& name, const onnx::ModelProto& m) {
-    return write_bytes(name, m.SerializeAsString());
+    return save_model((table_dir() / name).string(), m);
 }
 
 // A .npy file with a hand-written header (version 1.0, padded like numpy's) and raw data bytes.

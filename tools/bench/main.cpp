@@ -11,12 +11,15 @@
 #include <cstdio>
 #include <fstream>
 #include <map>
+#include <csignal>
 #include <sstream>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "engine/error.h"
 #include "tools/bench/worker.h"
 #include "tools/cli/json.h"
+#include "tools/openmp_env.h"
 
 using namespace relprop;
 using namespace relprop::bench;
@@ -62,6 +65,43 @@ std::string fmt(const char* f, double v) {
     return buf;
 }
 
+// `n` processes that keep one core busy each (a loaded, shared machine), stopped when this goes.
+class BusyLoad {
+public:
+    explicit BusyLoad(int n) {
+        for (int i = 0; i < n; ++i) {
+            const pid_t pid = fork();
+            if (pid < 0) throw Error("fork failed for the busy-loop load");
+            if (pid == 0) {
+                volatile unsigned long x = 0;
+                for (;;) x = x + 1;
+            }
+            m_pids.push_back(pid);
+        }
+    }
+    ~BusyLoad() {
+        for (pid_t pid : m_pids) kill(pid, SIGKILL);
+        for (pid_t pid : m_pids) waitpid(pid, nullptr, 0);
+    }
+
+private:
+    std::vector<pid_t> m_pids;
+};
+
+// The workers' OpenMP wait policy: "passive" or "active" (OMP_WAIT_POLICY), "libgomp" (libgomp's own
+// default without relprop's: spin 300,000 iterations, GOMP_SPINCOUNT=300000), or "" (inherit).
+void set_openmp_policy(const std::string& policy) {
+    if (policy.empty()) return;
+    unsetenv("OMP_WAIT_POLICY");
+    unsetenv("GOMP_SPINCOUNT");
+    if (policy == "passive" || policy == "active")
+        setenv("OMP_WAIT_POLICY", policy == "passive" ? "PASSIVE" : "ACTIVE", 1);
+    else if (policy == "libgomp")
+        setenv("GOMP_SPINCOUNT", "300000", 1);
+    else
+        throw Error("--omp-wait-policy '" + policy + "': expected passive, active or libgomp");
+}
+
 struct Row {
     std::string model, method;
     int batch = 0;
@@ -72,6 +112,7 @@ struct Row {
 }  // namespace
 
 int main(int argc, char** argv) {
+    relprop::tools::default_to_passive_openmp(argv);  // as the command line: OMP_WAIT_POLICY=PASSIVE unless OMP_* is set
     CLI::App app{"relprop-bench: relprop (and zennit) on the full torchvision exports"};
     bool worker = false, vs_zennit = false;
     std::string model, method, dir = "tests/fixtures/full", models = "vgg16,resnet18,densenet121,resnet50",
@@ -81,7 +122,8 @@ int main(int argc, char** argv) {
                                    python = "python3", zennit_script = "tools/bench_zennit.py", out_json = "bench.json",
                                    out_md = "bench.md";
     std::string device = "cpu";
-    int batch = 1, runs = 5;
+    std::string omp_policy;
+    int batch = 1, runs = 5, load = 0;
     app.add_flag("--worker", worker, "internal: run one configuration as a worker process");
     app.add_option("--model", model, "internal (worker)");
     app.add_option("--batch", batch, "internal (worker)");
@@ -97,6 +139,10 @@ int main(int argc, char** argv) {
     app.add_option("--zennit-script", zennit_script, "the zennit worker script");
     app.add_option("--json", out_json, "write the results as JSON here (default bench.json)");
     app.add_option("--markdown", out_md, "write the Markdown table here (default bench.md)");
+    app.add_option("--omp-wait-policy", omp_policy,
+                   "the workers' OpenMP waiting: passive (relprop's default), active, or libgomp (its own default)");
+    app.add_option("--load", load, "keep N other processes busy (one busy loop each) during the timed runs")
+        ->check(CLI::Range(0, 1024));
     CLI11_PARSE(app, argc, argv);
     if (worker) return relprop_worker(model, dir, batch, method, device);
     if (device != "cpu") {  // the GPU benchmark's defaults
@@ -105,9 +151,14 @@ int main(int argc, char** argv) {
     }
 
     try {
+        set_openmp_policy(omp_policy);
+        const BusyLoad busy(load);
         const std::string self = self_path();
         std::vector<Row> rows;
         std::string md = device == "cpu" ? "" : "device: " + device + " (relprop and zennit)\n\n";
+        if (load || !omp_policy.empty())
+            md += "load: " + std::to_string(load) + " busy-loop process(es); OpenMP wait policy: " +
+                  (omp_policy.empty() ? "inherited" : omp_policy) + "\n\n";
         md += "| model | batch | method | relprop median s (min–max) | img/s | peak RSS MB |";
         if (vs_zennit) md += " zennit median s (min–max) | zennit peak RSS MB | speed-up |";
         md += "\n|---|---|---|---|---|---|" + std::string(vs_zennit ? "---|---|---|" : "") + "\n";
@@ -174,7 +225,8 @@ int main(int argc, char** argv) {
                 return "{\"median_s\": " + fmt("%.6f", s.median) + ", \"min_s\": " + fmt("%.6f", s.min) +
                        ", \"max_s\": " + fmt("%.6f", s.max) + ", \"peak_rss_kb\": " + std::to_string(s.rss_kb) + "}";
             };
-            js << "  {\"model\": \"" << r.model << "\", \"device\": \"" << device << "\", \"batch\": " << r.batch
+            js << "  {\"model\": \"" << r.model << "\", \"device\": \"" << device << "\", \"load\": " << load
+               << ", \"omp_wait_policy\": \"" << (omp_policy.empty() ? "inherited" : omp_policy) << "\", \"batch\": " << r.batch
                << ", \"method\": \"" << r.method << "\", \"runs\": " << runs << ", \"relprop\": " << stats(r.relprop);
             if (r.zennit.ok) js << ", \"zennit\": " << stats(r.zennit);
             if (!r.zennit_error.empty()) js << ", \"zennit_error\": " << cli::json_string(r.zennit_error);

@@ -1,6 +1,7 @@
 // `relprop inspect`: the imported and canonized graph with the rule each node gets.
 #include <cstdio>
 
+#include "engine/error.h"
 #include "io/image.h"
 #include "tools/cli/commands.h"
 
@@ -17,13 +18,15 @@ int run_inspect(const ModelOptions& mo) {
     const RuleAssignment rules = rules_for(s, mo, rgb ? input_bounds_low(p, 3) : std::vector<float>{-3.0f},
                                            rgb ? input_bounds_high(p, 3) : std::vector<float>{3.0f});
     std::printf("model %s: opset %lld, producer %s, input %s, %zu nodes after canonization (%zu before)\n",
-                mo.model.c_str(), static_cast<long long>(s.imported().opset), s.imported().producer.c_str(),
+                printable(mo.model).c_str(), static_cast<long long>(s.imported().opset),
+                printable(s.imported().producer).c_str(),
                 shape_str(in).c_str(), s.graph().nodes().size(), s.imported().graph.nodes().size());
     std::printf("rules (%s):\n%s", mo.composite.c_str(), rule_listing(s.graph(), rules).c_str());
     std::printf("canonization (%s): %zu change(s)\n", mo.canonize.c_str(), s.canonize_changes().size());
-    for (const std::string& c : s.canonize_changes()) std::printf("  %s\n", c.c_str());
+    // Names from the model are escaped (printable): one line each, no terminal escape sequences.
+    for (const std::string& c : s.canonize_changes()) std::printf("  %s\n", printable(c).c_str());
     if (!s.imported().notes.empty()) std::printf("import notes:\n");
-    for (const std::string& n : s.imported().notes) std::printf("  %s\n", n.c_str());
+    for (const std::string& n : s.imported().notes) std::printf("  %s\n", printable(n).c_str());
     return 0;
 }
 

@@ -14,6 +14,7 @@
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
+#include "tools/openmp_env.h"
 
 namespace {
 
@@ -46,6 +47,7 @@ int stdout_written(int code) {
 }  // namespace
 
 int main(int argc, char** argv) {
+    relprop::tools::default_to_passive_openmp(argv);  // OMP_WAIT_POLICY=PASSIVE unless OMP_* is set
     using namespace relprop::cli;
     reserve_standard_streams();
     CLI::App app{"relprop: Layer-wise Relevance Propagation for ONNX models (zennit's rules, in C++)", "relprop"};
@@ -101,8 +103,8 @@ int main(int argc, char** argv) {
     } catch (const std::bad_alloc&) {
         std::fprintf(stderr, "relprop: error: out of memory (try a smaller --batch-size or smaller inputs)\n");
         return 1;
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "relprop: error: %s\n", e.what());
+    } catch (const std::exception& e) {  // e.g. std::filesystem errors, which quote paths as they are
+        std::fprintf(stderr, "relprop: error: %s\n", relprop::printable(e.what()).c_str());
         return 1;
     }
 }

@@ -1,7 +1,6 @@
 #include "engine/graph.h"
 
 #include <algorithm>
-
 #include <unordered_set>
 
 #include "engine/error.h"
@@ -145,9 +144,12 @@ Graph GraphBuilder::build() const {
             if (pending[i] != 0) names += (names.empty() ? "" : ", ") + label(m_nodes[i]);
         throw Error("the graph has a cycle through " + names);
     }
+    // By sweep, then index: a counting sort (sweeps are at most the number of nodes).
+    std::vector<size_t> start(m_nodes.size() + 2, 0);
+    for (size_t r : sweep) ++start[r + 1];
+    for (size_t r = 1; r < start.size(); ++r) start[r] += start[r - 1];
     std::vector<int> order(m_nodes.size());
-    for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<int>(i);
-    std::stable_sort(order.begin(), order.end(), [&](int a, int b) { return sweep[a] < sweep[b]; });
+    for (size_t i = 0; i < m_nodes.size(); ++i) order[start[sweep[i]]++] = static_cast<int>(i);
 
     Graph g;
     std::unordered_map<std::string, int>& value_ids = g.m_value_ids;

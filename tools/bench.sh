@@ -4,6 +4,8 @@
 # relprop-bench, e.g. `--vs-zennit --python /work/venv-fixtures/bin/python` (zennit 0.5.1 + torch),
 # `--models resnet18 --batches 1 --methods forward,epsilon-plus-flat --runs 9`.
 # Writes bench.md and bench.json (or --markdown/--json FILE). Run it on an otherwise idle machine.
+# A loaded machine: `--load 2 --omp-wait-policy libgomp` (or passive, relprop's default) runs two
+# busy-loop processes during the measurement; tools/bench_load.sh does the same for the command line.
 # On a GPU machine (relprop built with CUDA, the default when the toolkit is found):
 #   bash tools/bench.sh --device cuda --vs-zennit --python VENV/bin/python
 # runs resnet50, vgg16 and densenet121 at batch 1, 16 and 64 on the GPU, zennit on torch's CUDA device

@@ -1,5 +1,4 @@
 #include <cmath>
-#include <limits>
 
 #include "engine/error.h"
 #include "io/onnx_node.h"

@@ -1,7 +1,5 @@
 #include <cmath>
-#include <limits>
 
-#include "engine/error.h"
 #include "io/onnx_node.h"
 #include "layers/activation.h"
 

@@ -96,9 +96,10 @@ struct ModelBuilder {
     }
 };
 
-std::vector<std::string> op_list(const Graph& g) {
-    std::vector<std::string> ops;
-    for (const Node& n : g.nodes()) ops.push_back(op_name(n.op->type()));
+// The op names, joined by spaces (readable in a failed CHECK).
+std::string op_list(const Graph& g) {
+    std::string ops;
+    for (const Node& n : g.nodes()) ops += (ops.empty() ? "" : " ") + std::string(op_name(n.op->type()));
     return ops;
 }
 
@@ -153,8 +154,7 @@ TEST_CASE("onnx new ops: MobileNet/EfficientNet blocks (Clip, HardSigmoid, HardS
     b.floats("fc", {8, 3});
     b.node("MatMul", {"pooled", "fc"}, {"y"});
     const OnnxModel model = b.import("y");
-    CHECK(op_list(model.graph) == std::vector<std::string>{"Conv", "Clip", "HardSigmoid", "Mul", "HardSwish", "ReduceMean",
-                                                           "Conv", "Sigmoid", "Mul", "Add", "ReduceMean", "Linear"});
+    CHECK(op_list(model.graph) == "Conv Clip HardSigmoid Mul HardSwish ReduceMean Conv Sigmoid Mul Add ReduceMean Linear");
     // The spatial means are sum-poolings (Norm), the gate products the gradient, the activations Pass.
     const RuleAssignment a = assign_rules(model.graph, "epsilon-plus");
     CHECK(a.rules[1]->describe().rfind("Pass", 0) == 0);
@@ -189,8 +189,7 @@ TEST_CASE("onnx new ops: ShuffleNet channel shuffle (Split, Reshape, Transpose, 
     auto& fl = b.node("Flatten", {"sq"}, {"y"});
     ModelBuilder::i(fl, "axis", 1);
     const OnnxModel model = b.import("y");
-    CHECK(op_list(model.graph) == std::vector<std::string>{"Slice", "Slice", "Clip", "Concat", "Reshape", "Transpose",
-                                                           "Reshape", "Slice", "Reshape", "Reshape", "Flatten"});
+    CHECK(op_list(model.graph) == "Slice Slice Clip Concat Reshape Transpose Reshape Slice Reshape Reshape Flatten");
     check_forward_and_explain(model, {1, 4, 5, 5});
 }
 
@@ -234,10 +233,7 @@ TEST_CASE("onnx new ops: ConvNeXt arithmetic (channels-last Transpose, LayerNorm
     auto& gemm = b.node("Gemm", {"flat", "fc"}, {"y"});
     ModelBuilder::i(gemm, "transB", 1);
     const OnnxModel model = b.import("y");
-    CHECK(op_list(model.graph) ==
-          std::vector<std::string>{"Conv", "Transpose", "ReduceMean", "Sub", "Pow", "ReduceMean", "AddConstant", "Sqrt",
-                                   "Div", "Mul", "AddConstant", "Div", "Erf", "AddConstant", "Mul", "Mul", "Transpose",
-                                   "Add", "GlobalAvgPool", "Flatten", "Linear"});
+    CHECK(op_list(model.graph) == "Conv Transpose ReduceMean Sub Pow ReduceMean AddConstant Sqrt Div Mul AddConstant Div Erf AddConstant Mul Mul Transpose Add GlobalAvgPool Flatten Linear");
     check_forward_and_explain(model, {2, 4, 3, 3});
 }
 

@@ -25,6 +25,7 @@ namespace relprop {
     X(Tanh)                    \
     X(LeakyRelu)               \
     X(Elu)                     \
+    X(Softplus)                \
     X(Erf)                     \
     X(Sqrt)                    \
     X(Pow)                     \
@@ -56,6 +57,7 @@ RELPROP_HD inline float unary_forward(const UnaryFn& f, float x) {
         case UnaryKind::Tanh: return tanhf(x);
         case UnaryKind::LeakyRelu: return x >= 0.0f ? x : f.alpha * x;
         case UnaryKind::Elu: return x > 0.0f ? x : f.alpha * expm1f(x);
+        case UnaryKind::Softplus: return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
         case UnaryKind::Erf: return erff(x);
         case UnaryKind::Sqrt: return sqrtf(x);
         case UnaryKind::Pow: return f.alpha == 2.0f ? x * x : powf(x, f.alpha);
@@ -85,6 +87,7 @@ RELPROP_HD inline float unary_derivative(const UnaryFn& f, float x) {
         }
         case UnaryKind::LeakyRelu: return x > 0.0f ? 1.0f : f.alpha;
         case UnaryKind::Elu: return x > 0.0f ? 1.0f : f.alpha * expf(x);
+        case UnaryKind::Softplus: return 1.0f / (1.0f + expf(-x));
         case UnaryKind::Erf: return 1.1283791670955126f * expf(-x * x);  // 2/√π
         case UnaryKind::Sqrt: return 0.5f / sqrtf(x);
         case UnaryKind::Pow: return f.alpha == 2.0f ? 2.0f * x : f.alpha * powf(x, f.alpha - 1.0f);

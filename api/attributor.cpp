@@ -72,9 +72,7 @@ Attributor::Attributor(Model model, AttributorOptions options)
         throw Error("keep_node_relevance needs the lrp, gradient or input-x-gradient method, not " + method_name(o.method));
     if (o.method == Method::Lrp || o.use_rules) {
         const auto lock = s.model.lock_device();  // the Plan uploads
-        std::vector<RuleOverride> overrides;
-        for (const std::string& r : o.rules) overrides.push_back(parse_override(r));
-        s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, overrides);
+        s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, o.rules);
         s.plan = std::make_unique<Plan>(s.model.shared_graph(), *s.rules, s.model.backend());
     }
 }

@@ -43,20 +43,31 @@ Tensor host_copy(const Executor& executor, const Tensor& t) {
     return t.device() == Device::CPU ? t : executor.backend().download(t);
 }
 
+TargetPass reverse_from_targets(const Executor& executor, const Activations& acts, const Tensor& host_output,
+                                const std::vector<int64_t>& targets, const Propagator& propagate, bool times_logit) {
+    const Graph& graph = executor.graph();
+    require_single_io(graph, "an attribution");
+    TargetPass pass;
+    pass.targets = resolve_targets(host_output, targets);
+    Tensor seed = one_hot(host_output.shape(), pass.targets);
+    if (times_logit)
+        for (int64_t i = 0; i < seed.numel(); ++i) seed[i] *= host_output[i];
+    pass.at_value = executor.reverse(acts, {{graph.outputs()[0], seed}}, propagate);
+    const Tensor& at_input = pass.at_value[graph.inputs()[0]];
+    // The output may not depend on the input at all: then the gradient is zero.
+    pass.at_input = at_input.defined() ? executor.backend().download(at_input) : Tensor(acts[graph.inputs()[0]].shape());
+    return pass;
+}
+
 Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets,
                      const Propagator& propagate) {
-    Backend& backend = executor.backend();
-    const Graph& graph = executor.graph();
-    require_single_io(graph, "gradient attribution");
+    require_single_io(executor.graph(), "gradient attribution");
     const Activations acts = executor.forward({input});
     Attribution result;
-    result.output = backend.download(acts.output());
-    result.targets = resolve_targets(result.output, targets);
-    const std::vector<Tensor> signal =
-        executor.reverse(acts, {{graph.outputs()[0], one_hot(result.output.shape(), result.targets)}}, propagate);
-    const Tensor& at_input = signal[graph.inputs()[0]];
-    // The output may not depend on the input at all: then the gradient is zero.
-    result.attribution = at_input.defined() ? backend.download(at_input) : Tensor(input.shape());
+    result.output = executor.backend().download(acts.output());
+    TargetPass pass = reverse_from_targets(executor, acts, result.output, targets, propagate);
+    result.targets = std::move(pass.targets);
+    result.attribution = std::move(pass.at_input);
     return result;
 }
 

@@ -28,6 +28,18 @@ std::vector<int64_t> resolve_targets(const Tensor& output, const std::vector<int
 /// A host tensor shaped like `output`, 1 at each sample's target and 0 elsewhere.
 Tensor one_hot(const Shape& output_shape, const std::vector<int64_t>& targets);
 
+/// The one reverse pass from the targets, shared by the gradient attributors and the LRP Explainer: seeds
+/// one-hot(target) (× the logit if `times_logit`) at the output of a recorded forward pass and runs the
+/// executor's reverse pass with `propagate` (empty = the gradient).
+struct TargetPass {
+    std::vector<int64_t> targets;  ///< resolved: one per sample
+    std::vector<Tensor> at_value;  ///< per value id, on the backend's device (undefined where nothing arrived)
+    Tensor at_input;               ///< host, shaped like the input (zero if the output does not depend on it)
+};
+TargetPass reverse_from_targets(const Executor& executor, const Activations& acts, const Tensor& host_output,
+                                const std::vector<int64_t>& targets, const Propagator& propagate,
+                                bool times_logit = false);
+
 /// The gradient of each sample's target output with respect to the input.
 Attribution gradient(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {},
                      const Propagator& propagate = {});

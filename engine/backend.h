@@ -9,6 +9,7 @@
 #include <string>
 #include <utility>
 
+#include "engine/elementwise.h"
 #include "engine/op.h"
 #include "engine/tensor.h"
 
@@ -22,6 +23,21 @@ struct ConvGeometry {
     std::array<int64_t, 2> dilation{1, 1};
     int64_t groups = 1;
 };
+
+/// Kernel families; an op type lists those it needs (op_info(type).kernels), a backend those it has.
+namespace Kernel {
+enum : unsigned {
+    Conv = 1u << 0,         ///< conv2d_forward, conv2d_backward_data
+    Linear = 1u << 1,       ///< linear_forward, linear_backward_data
+    Pool = 1u << 2,         ///< pool2d_forward, pool2d_backward
+    Elementwise = 1u << 3,  ///< fill, copy, add, mul, channel_affine, clamp, scale, copy_blocks, ...
+    Unary = 1u << 4,        ///< unary, unary_backward
+    Binary = 1u << 5,       ///< binary (broadcasting)
+    Reduce = 1u << 6,       ///< reduce_sum
+    Gather = 1u << 7,       ///< gather, scatter
+    All = (1u << 8) - 1,
+};
+}  // namespace Kernel
 
 enum class PoolKind { Max, AvgIncludePad, AvgExcludePad };
 
@@ -42,8 +58,10 @@ public:
     virtual Device device() const = 0;
     /// "cpu (oneDNN 2.6.3)", "cuda:0 (NVIDIA H100)", ...
     virtual std::string name() const = 0;
-    /// Whether this backend runs every kernel `type` needs.
-    virtual bool supports(OpType type) const = 0;
+    /// The kernel families this backend implements (a bitmask of Kernel).
+    virtual unsigned kernels() const = 0;
+    /// Whether this backend runs every kernel family op type `type` needs (op_info(type).kernels).
+    bool supports(OpType type) const;
 
     /// Memory. empty() is uninitialized; upload/download copy between host and this device.
     virtual Tensor empty(const Shape& shape) = 0;
@@ -72,9 +90,20 @@ public:
     virtual void copy(const Tensor& src, Tensor& dst) = 0;
     virtual void add(const Tensor& a, const Tensor& b, Tensor& out) = 0;
     virtual void mul(const Tensor& a, const Tensor& b, Tensor& out) = 0;
-    virtual void relu(const Tensor& x, Tensor& y) = 0;
-    /// gx = gy where x > 0, else 0.
-    virtual void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) = 0;
+    /// y = f(x) elementwise (Kernel::Unary).
+    virtual void unary(const UnaryFn& f, const Tensor& x, Tensor& y) = 0;
+    /// gx = gy·f'(x) elementwise.
+    virtual void unary_backward(const UnaryFn& f, const Tensor& x, const Tensor& gy, Tensor& gx) = 0;
+    /// out = a ∘ b with numpy broadcasting (Kernel::Binary): a, b and out have the same rank, and each
+    /// axis of a and b has out's size or 1.
+    virtual void binary(BinaryKind kind, const Tensor& a, const Tensor& b, Tensor& out) = 0;
+    /// out = x summed over the axes where out has size 1 and x not (Kernel::Reduce): the transpose of
+    /// broadcasting out's shape to x's (same rank), accumulated in double.
+    virtual void reduce_sum(const Tensor& x, Tensor& out) = 0;
+    /// dst[i] = src[map.at(i)] for every element i of dst (Kernel::Gather): transposes, slices.
+    virtual void gather(const Tensor& src, const StridedMap& map, Tensor& dst) = 0;
+    /// dst[map.at(i)] = src[i] for every element i of src; dst's other elements are left as they are.
+    virtual void scatter(const Tensor& src, const StridedMap& map, Tensor& dst) = 0;
     /// y[n,c,...] = x[n,c,...]·scale[c] + shift[c] (shift may be null); x is [N,C,...].
     virtual void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) = 0;
     /// y = min(max(x, lo), hi).

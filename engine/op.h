@@ -17,13 +17,25 @@ namespace relprop {
 class Backend;
 
 enum class OpType {
-#define RELPROP_OP(id, name, onnx) id,
+#define RELPROP_OP(id) id,
 #include "engine/ops.def"
 #undef RELPROP_OP
 };
 
+/// What an op is to the LRP composites (zennit's LAYER_MAP groups).
+enum class OpCategory {
+    Linear,             ///< Conv, Linear (Gemm/MatMul), Add of model values: the composite's layer rules
+    Activation,         ///< Relu, Clip, Sigmoid, ...: Pass in every composite (zennit's Activation group)
+    Normalization,      ///< BatchNorm: Pass
+    SumPooling,         ///< AvgPool, GlobalAvgPool, ReduceMean over space: Norm
+    MaxPooling,         ///< MaxPool: the gradient (the documented default)
+    ElementwiseBinary,  ///< Mul, Sub, Div, scaling by a constant: the gradient (what zennit's autograd does)
+    DataMovement,       ///< Transpose, Reshape, Slice, Concat, Pad, Identity: the gradient (exact either way)
+    Reduction,          ///< ReduceMean over other axes: the gradient
+};
+/// The op's registered name (layers/op_registry.h).
 const char* op_name(OpType type);
-/// The ONNX op types that map to `type` (from ops.def).
+/// The ONNX op types that map to `type` (from the registry).
 std::vector<std::string> op_onnx_types(OpType type);
 /// All op names, for error messages ("supported ops are ...").
 std::vector<std::string> op_names();
@@ -38,6 +50,9 @@ public:
     virtual ~Op() = default;
 
     virtual OpType type() const = 0;
+    /// The registered category of type(); an op whose role depends on its attributes (ReduceMean over
+    /// space is a sum-pooling) overrides it.
+    virtual OpCategory category() const;
     /// How many inputs the node takes; -1 means one or more (concat).
     virtual int arity() const { return 1; }
     /// Output shape for the given input shapes; throws relprop::Error describing the mismatch

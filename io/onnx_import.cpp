@@ -15,17 +15,8 @@
 #include "engine/error.h"
 #include "engine/finite.h"
 #include "io/onnx_constants.h"
-#include "layers/add.h"
-#include "layers/avgpool.h"
-#include "layers/batchnorm.h"
-#include "layers/concat.h"
-#include "layers/conv.h"
-#include "layers/identity.h"
-#include "layers/linear.h"
-#include "layers/maxpool.h"
-#include "layers/pad.h"
-#include "layers/relu.h"
-#include "layers/reshape.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
 
 namespace relprop {
 
@@ -88,45 +79,6 @@ private:
     const NodeProto& m_node;
     bool m_allow_nonfinite;
 };
-
-std::array<int64_t, 2> pair(const std::vector<int64_t>& v, const char* what) {
-    if (v.size() != 2)
-        throw Error(std::string(what) + " must have 2 values (2-D spatial ops only), got " + std::to_string(v.size()));
-    return {v[0], v[1]};
-}
-
-// Explicit pads from ONNX's pads / auto_pad for a 2-D window op on input [N, C, H, W].
-void resolve_pads(const Attributes& at, const Shape& x, std::array<int64_t, 2> kernel, std::array<int64_t, 2> stride,
-                  std::array<int64_t, 2> dilation, std::array<int64_t, 2>& begin, std::array<int64_t, 2>& end) {
-    const std::string auto_pad = at.s("auto_pad", "NOTSET");
-    if (auto_pad == "NOTSET") {
-        const std::vector<int64_t> pads = at.ints("pads", {0, 0, 0, 0});
-        if (pads.size() != 4) throw Error("pads must have 4 values [top, left, bottom, right]");
-        begin = {pads[0], pads[1]};
-        end = {pads[2], pads[3]};
-    } else if (auto_pad == "VALID") {
-        begin = end = {0, 0};
-    } else if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-        if (x.size() != 4)
-            throw Error("auto_pad " + auto_pad + " needs a 4-D input [N, C, H, W], got " + shape_str(x));
-        for (int i = 0; i < 2; ++i)
-            if (stride[i] < 1 || dilation[i] < 1 || kernel[i] < 1)
-                throw Error("kernel " + std::to_string(kernel[i]) + ", stride " + std::to_string(stride[i]) +
-                            " and dilation " + std::to_string(dilation[i]) + " must all be >= 1");
-        for (int i = 0; i < 2; ++i) {
-            const int64_t in = x.at(2 + i), out = (in + stride[i] - 1) / stride[i];
-            const int64_t total = std::max<int64_t>(0, (out - 1) * stride[i] + dilation[i] * (kernel[i] - 1) + 1 - in);
-            const int64_t small = total / 2;
-            begin[i] = auto_pad == "SAME_UPPER" ? small : total - small;
-            end[i] = total - begin[i];
-        }
-    } else {
-        throw Error("auto_pad '" + auto_pad + "' is not one of NOTSET, SAME_UPPER, SAME_LOWER, VALID");
-    }
-}
-
-const char* const kIrOps[] = {"Conv", "Gemm", "MatMul", "Add", "BatchNormalization", "MaxPool", "AveragePool",
-                              "GlobalAveragePool", "Pad", "Concat", "Relu", "Flatten", "Reshape", "Identity", "Dropout"};
 
 std::string join(const std::vector<std::string>& items) {
     std::string s;
@@ -344,14 +296,97 @@ private:
         m_nodes.push_back({name, std::move(op), std::move(inputs), output, false});
     }
 
-    // The emitted node producing `value` if it is of type T and `value` has no other use.
-    template <class T>
+    // The emitted node producing `value` if `value` has no other use.
     Emitted* single_use_producer(const std::string& value) {
         auto it = m_producer.find(value);
         if (it == m_producer.end() || it->second == SIZE_MAX || m_uses[value] != 1) return nullptr;
-        Emitted& e = m_nodes[it->second];
-        return dynamic_cast<const T*>(e.op.get()) ? &e : nullptr;
+        return &m_nodes[it->second];
     }
+    Emitted& producer_of(const std::string& value) {
+        Emitted* e = single_use_producer(value);
+        if (!e) throw Error("internal: '" + value + "' has no single-use producer to fold into");
+        return *e;
+    }
+
+    // One ONNX node as the op units' import functions see it.
+    class NodeView final : public OnnxNode {
+    public:
+        NodeView(Importer& im, const NodeProto& n, const std::string& name)
+            : m_im(im), m_n(n), m_at(n, im.m_options.allow_nonfinite), m_name(name) {}
+
+        const std::string& op_type() const override { return m_n.op_type(); }
+        const std::string& name() const override { return m_name; }
+        int64_t opset() const override { return m_im.m_opset; }
+        bool has_attribute(const std::string& a) const override {
+            for (const auto& x : m_n.attribute())
+                if (x.name() == a) return true;
+            return false;
+        }
+        int64_t attr_int(const std::string& a, int64_t fallback) const override { return m_at.i(a, fallback); }
+        float attr_float(const std::string& a, float fallback) const override { return m_at.f(a, fallback); }
+        std::string attr_string(const std::string& a, const std::string& fallback) const override {
+            return m_at.s(a, fallback);
+        }
+        std::vector<int64_t> attr_ints(const std::string& a, std::vector<int64_t> fallback) const override {
+            return m_at.ints(a, std::move(fallback));
+        }
+        int input_count() const override { return m_n.input_size(); }
+        bool has_input(int k) const override { return m_im.has_input(m_n, k); }
+        bool is_constant(int k) const override { return has_input(k) && m_im.is_constant(m_n.input(k)); }
+        const std::string& runtime_input(int k) const override { return m_im.runtime_input(m_n, k); }
+        const Shape& shape(const std::string& value) const override { return m_im.m_shape1.at(value); }
+        bool symbolic_batch() const override { return m_im.m_input_shape.at(0) == -1; }
+        Tensor parameter(int k, const char* what) const override { return m_im.parameter(m_n, k, what); }
+        void require_finite_folded(const Tensor& t, const std::string& what) const override {
+            m_im.require_finite_folded(t, what);
+        }
+        Shape constant_shape(int k, const char* what) const override { return m_im.constant(m_n, k, what).shape; }
+        std::vector<int64_t> constant_ints(int k, const char* what) const override {
+            return m_im.constant(m_n, k, what).ints(std::string(op_type()) + " " + what);
+        }
+        int output_count() const override { return m_n.output_size(); }
+        bool output_used(int k) const override {
+            return k < m_n.output_size() && !m_n.output(k).empty() && m_im.m_uses.count(m_n.output(k));
+        }
+        void only_first_output() const override { m_im.only_first_output(m_n); }
+        void emit(std::shared_ptr<const Op> op, std::vector<std::string> inputs, int output_index) override {
+            if (output_index >= m_n.output_size() || m_n.output(output_index).empty())
+                throw Error("output " + std::to_string(output_index) + " is missing");
+            const std::string name = output_index == 0 ? m_name : m_name + "_" + std::to_string(output_index);
+            m_im.emit(name, std::move(op), std::move(inputs), m_n.output(output_index));
+        }
+        void note(std::string text) override { m_im.m_notes.push_back(std::move(text)); }
+        const Op* single_use_producer(const std::string& value) const override {
+            Emitted* e = m_im.single_use_producer(value);
+            return e ? e->op.get() : nullptr;
+        }
+        std::string producer_name(const std::string& value) const override { return m_im.producer_of(value).name; }
+        std::vector<std::string> producer_inputs(const std::string& value) const override {
+            return m_im.producer_of(value).inputs;
+        }
+        void remove_producer(const std::string& value) override { m_im.producer_of(value).removed = true; }
+        void replace_producer(const std::string& value, std::shared_ptr<const Op> op) override {
+            Emitted& layer = m_im.producer_of(value);
+            const std::string& output = m_n.output(0);
+            m_im.m_producer.erase(layer.output);
+            layer.op = std::move(op);
+            layer.output = output;
+            m_im.m_producer[output] = static_cast<size_t>(&layer - m_im.m_nodes.data());
+            std::vector<Shape> in1, in2;
+            for (const std::string& v : layer.inputs) {
+                in1.push_back(m_im.m_shape1.at(v));
+                in2.push_back(m_im.m_shape2.at(v));
+            }
+            m_im.m_shape1[output] = layer.op->infer_shape(in1);
+            m_im.m_shape2[output] = layer.op->infer_shape(in2);
+        }
+
+    private:
+        Importer& m_im;
+        const NodeProto& m_n;
+        Attributes m_at;
+        std::string m_name;
+    };
 
     void map_node(const NodeProto& n, const std::string& name) {
         if (!n.domain().empty() && n.domain() != "ai.onnx")
@@ -372,73 +407,20 @@ private:
             return;
         }
         if (n.output_size() < 1 || n.output(0).empty()) throw Error("the node has no output");
-        const std::string& out = n.output(0);
-        Attributes at(n, m_options.allow_nonfinite);
-        if (op == "Conv") return map_conv(n, name, at);
-        if (op == "Gemm") {
-            if (at.i("transA", 0) != 0) throw Error("Gemm with transA=1 is not supported");
-            const Tensor b = parameter(n, 1, "B");
-            std::optional<Tensor> c;
-            if (has_input(n, 2)) c = parameter(n, 2, "C");
-            const float alpha = at.f("alpha", 1.0f), beta = at.f("beta", 1.0f);
-            auto linear = make_gemm(b.rank() == 2 ? b : b.reshaped({b.numel(), 1}), c, at.i("transB", 0) != 0, alpha, beta);
-            require_finite_folded(linear->params().at("weight"), "alpha * B (alpha = " + std::to_string(alpha) + ")");
-            if (linear->params().count("bias"))
-                require_finite_folded(linear->params().at("bias"), "beta * C (beta = " + std::to_string(beta) + ")");
-            return emit(name, linear, {runtime_input(n, 0)}, out);
-        }
-        if (op == "MatMul") {
-            const Tensor b = parameter(n, 1, "B (the right-hand side)");
-            if (b.rank() != 2) throw Error("MatMul needs a 2-D constant right-hand side, got " + shape_str(b.shape()));
-            return emit(name, make_matmul(b), {runtime_input(n, 0)}, out);
-        }
-        if (op == "Add") return map_add(n, name);
-        if (op == "BatchNormalization") {
-            only_first_output(n);
-            if (at.i("training_mode", 0) != 0) throw Error("BatchNormalization in training mode is not supported");
-            auto bn = std::make_shared<BatchNorm>(parameter(n, 1, "scale"), parameter(n, 2, "B"), parameter(n, 3, "mean"),
-                                                  parameter(n, 4, "var"), at.f("epsilon", 1e-5f));
-            require_finite_folded(bn->affine_scale(), "scale / sqrt(var + epsilon)");
-            require_finite_folded(bn->affine_shift(), "B - mean * scale / sqrt(var + epsilon)");
-            return emit(name, bn, {runtime_input(n, 0)}, out);
-        }
-        if (op == "MaxPool") {
-            only_first_output(n);
-            if (at.i("storage_order", 0) != 0) throw Error("MaxPool storage_order=1 is not supported");
-            PoolAttributes p = pool_attributes(n, at, true);
-            return emit(name, std::make_shared<MaxPool>(p), {runtime_input(n, 0)}, out);
-        }
-        if (op == "AveragePool") return map_avgpool(n, name, at);
-        if (op == "GlobalAveragePool") return emit(name, std::make_shared<GlobalAvgPool>(), {runtime_input(n, 0)}, out);
-        if (op == "Pad") return map_pad(n, name, at);
-        if (op == "Concat") {
-            std::vector<std::string> inputs;
-            for (int k = 0; k < n.input_size(); ++k) inputs.push_back(runtime_input(n, k));
-            if (!at.find("axis", AttributeProto::INT)) throw Error("Concat needs the attribute 'axis'");
-            return emit(name, std::make_shared<Concat>(at.i("axis", 1)), inputs, out);
-        }
-        if (op == "Relu") return emit(name, std::make_shared<Relu>(), {runtime_input(n, 0)}, out);
-        if (op == "Flatten") return emit(name, std::make_shared<Flatten>(at.i("axis", 1)), {runtime_input(n, 0)}, out);
-        if (op == "Reshape") {
-            std::vector<int64_t> target = constant(n, 1, "shape").ints("Reshape shape");
-            const Shape& x1 = m_shape1.at(runtime_input(n, 0));
-            const Shape& x2 = m_shape2.at(runtime_input(n, 0));
-            for (size_t d = 0; d < target.size(); ++d) {
-                if (target[d] != kBatchDim) continue;
-                if (d != 0 || m_input_shape[0] != -1 || x1.empty() || x1[0] != 1 || x2[0] != 2)
-                    throw Error("a Reshape target that uses the batch size is only supported as its first dimension");
-                target[d] = 0;  // copy the input's batch dimension
-            }
-            return emit(name, std::make_shared<Reshape>(target, at.i("allowzero", 0) != 0), {runtime_input(n, 0)}, out);
-        }
-        if (op == "Identity" || op == "Dropout") {
-            only_first_output(n);
-            return emit(name, std::make_shared<Identity>(), {runtime_input(n, 0)}, out);
+        if (const OpInfo* info = find_onnx_op(op, m_opset)) {
+            NodeView view(*this, n, name);
+            return info->import(view);
         }
         std::vector<std::string> supported = supported_onnx_ops();
         if (can_fold)
             throw Error(op + " is supported only on constants (it is evaluated at import time), not on the model's "
                              "data; supported ops: " + join(supported));
+        for (const OpInfo& info : op_registry())
+            for (const OnnxBinding& b : info.onnx)
+                if (b.op_type == op)
+                    throw Error(op + " is supported from opset " + std::to_string(b.since) +
+                                (b.until < (1 << 30) ? " to " + std::to_string(b.until) : "") + "; this model has opset " +
+                                std::to_string(m_opset));
         throw Error("unsupported op '" + op + "'; supported ops: " + join(supported));
     }
 
@@ -468,158 +450,6 @@ private:
         m_constants[n.output(0)] = c;
     }
 
-    void map_conv(const NodeProto& n, const std::string& name, const Attributes& at) {
-        Tensor w = parameter(n, 1, "weight");
-        if (w.rank() != 4)
-            throw Error("only 2-D convolution is supported (weight [O, C/group, KH, KW]); weight '" + n.input(1) +
-                        "' has shape " + shape_str(w.shape()));
-        std::optional<Tensor> b;
-        if (has_input(n, 2)) b = parameter(n, 2, "bias");
-        std::string x = runtime_input(n, 0);
-        const std::vector<int64_t> kernel = at.ints("kernel_shape", {w.dim(2), w.dim(3)});
-        if (kernel != std::vector<int64_t>{w.dim(2), w.dim(3)})
-            throw Error("kernel_shape does not match the weight " + shape_str(w.shape()));
-        ConvGeometry g;
-        g.stride = pair(at.ints("strides", {1, 1}), "strides");
-        g.dilation = pair(at.ints("dilations", {1, 1}), "dilations");
-        g.groups = at.i("group", 1);
-        resolve_pads(at, m_shape1.at(x), {w.dim(2), w.dim(3)}, g.stride, g.dilation, g.pad_begin, g.pad_end);
-        if (Emitted* pad = single_use_producer<Pad>(x)) {  // zero padding then conv = conv with more padding
-            const auto& p = dynamic_cast<const Pad&>(*pad->op);
-            for (int i = 0; i < 2; ++i) {
-                g.pad_begin[i] += p.pad_begin()[i];
-                g.pad_end[i] += p.pad_end()[i];
-            }
-            pad->removed = true;
-            m_notes.push_back("Pad '" + pad->name + "' folded into Conv '" + name + "'");
-            x = pad->inputs[0];
-        }
-        emit(name, std::make_shared<Conv>(w, b, g), {x}, n.output(0));
-    }
-
-    PoolAttributes pool_attributes(const NodeProto& n, const Attributes& at, bool dilations) const {
-        PoolAttributes p;
-        if (!at.find("kernel_shape", AttributeProto::INTS)) throw Error("kernel_shape is required");
-        p.kernel = pair(at.ints("kernel_shape", {}), "kernel_shape");
-        p.stride = pair(at.ints("strides", {1, 1}), "strides");
-        p.dilation = pair(at.ints("dilations", {1, 1}), "dilations");
-        if (!dilations && p.dilation != std::array<int64_t, 2>{1, 1})
-            throw Error("AveragePool with dilations is not supported");
-        p.ceil_mode = at.i("ceil_mode", 0) != 0;
-        resolve_pads(at, m_shape1.at(runtime_input(n, 0)), p.kernel, p.stride, p.dilation, p.pad_begin, p.pad_end);
-        return p;
-    }
-
-    void map_avgpool(const NodeProto& n, const std::string& name, const Attributes& at) {
-        PoolAttributes p = pool_attributes(n, at, false);
-        bool include_pad = at.i("count_include_pad", 0) != 0;
-        std::string x = runtime_input(n, 0);
-        // Zero padding then AveragePool = AveragePool counting that padding, if the pool's own padding is
-        // counted too (or absent) — PyTorch exports AvgPool2d(padding=p) this way.
-        if (Emitted* pad = single_use_producer<Pad>(x)) {
-            const bool own_pads = p.pad_begin != std::array<int64_t, 2>{0, 0} || p.pad_end != std::array<int64_t, 2>{0, 0};
-            const auto& pp = dynamic_cast<const Pad&>(*pad->op);
-            PoolAttributes folded = p;
-            for (int i = 0; i < 2; ++i) {
-                folded.pad_begin[i] += pp.pad_begin()[i];
-                folded.pad_end[i] += pp.pad_end()[i];
-            }
-            if (!own_pads || include_pad) {
-                try {
-                    auto op = std::make_shared<AvgPool>(folded, true);
-                    op->infer_shape({m_shape1.at(pad->inputs[0])});
-                    pad->removed = true;
-                    m_notes.push_back("Pad '" + pad->name + "' folded into AveragePool '" + name + "'");
-                    return emit(name, op, {pad->inputs[0]}, n.output(0));
-                } catch (const Error&) {
-                    // not exact here (e.g. ceil_mode past the padding): keep the Pad node
-                }
-            }
-        }
-        emit(name, std::make_shared<AvgPool>(p, include_pad), {x}, n.output(0));
-    }
-
-    void map_pad(const NodeProto& n, const std::string& name, const Attributes& at) {
-        const std::string mode = at.s("mode", "constant");
-        if (mode != "constant") throw Error("Pad mode '" + mode + "' is not supported (only constant zero padding)");
-        std::vector<int64_t> pads;
-        float value = 0.0f;
-        if (m_opset < 11) {
-            pads = at.ints("pads", {});
-            value = at.f("value", 0.0f);
-        } else {
-            pads = constant(n, 1, "pads").ints("Pad pads");
-            if (has_input(n, 2)) value = parameter(n, 2, "constant_value")[0];
-        }
-        if (value != 0.0f) throw Error("Pad with value " + std::to_string(value) + " is not supported (only zero)");
-        const std::string& x = runtime_input(n, 0);
-        const int64_t rank = static_cast<int64_t>(m_shape1.at(x).size());
-        std::vector<int64_t> full(2 * rank, 0);
-        if (has_input(n, 3)) {  // opset 18 axes
-            const std::vector<int64_t> axes = constant(n, 3, "axes").ints("Pad axes");
-            if (pads.size() != 2 * axes.size()) throw Error("Pad: pads and axes do not match");
-            for (size_t k = 0; k < axes.size(); ++k) {
-                const int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
-                if (a < 0 || a >= rank) throw Error("Pad: axis out of range");
-                full[a] = pads[k];
-                full[a + rank] = pads[k + axes.size()];
-            }
-        } else {
-            if (static_cast<int64_t>(pads.size()) != 2 * rank)
-                throw Error("Pad: " + std::to_string(pads.size()) + " pads for an input of rank " + std::to_string(rank));
-            full = pads;
-        }
-        if (rank != 4 || full[0] || full[1] || full[4] || full[5])
-            throw Error("Pad is supported on the spatial axes of a 4-D input only, got pads " + shape_str(full));
-        emit(name, std::make_shared<Pad>(std::array<int64_t, 2>{full[2], full[3]},
-                                         std::array<int64_t, 2>{full[6], full[7]}),
-             {x}, n.output(0));
-    }
-
-    void map_add(const NodeProto& n, const std::string& name) {
-        if (n.input_size() != 2) throw Error("Add needs two inputs");
-        const bool c0 = is_constant(n.input(0)), c1 = is_constant(n.input(1));
-        if (!c0 && !c1) return emit(name, std::make_shared<Add>(), {n.input(0), n.input(1)}, n.output(0));
-        // A constant added to a Gemm/MatMul/Conv output with no other use is that layer's bias.
-        const std::string& x = n.input(c0 ? 1 : 0);
-        const Tensor bias = parameter(n, c0 ? 0 : 1, "addend");
-        if (Emitted* lin = single_use_producer<Linear>(x)) {
-            const Tensor& w = lin->op->params().at("weight");
-            const int64_t m = w.dim(0);
-            if (bias.numel() == m || bias.numel() == 1) {
-                Tensor b = lin->op->params().count("bias") ? lin->op->params().at("bias").clone() : Tensor({m});
-                for (int64_t i = 0; i < m; ++i) b[i] += bias[bias.numel() == 1 ? 0 : i];
-                return fold_bias(*lin, std::make_shared<Linear>(w, b), n.output(0), name);
-            }
-        }
-        if (Emitted* conv = single_use_producer<Conv>(x)) {
-            const auto& c = dynamic_cast<const Conv&>(*conv->op);
-            const Tensor& w = c.params().at("weight");
-            const int64_t o = w.dim(0);
-            const Shape& s = bias.shape();
-            const bool per_channel = bias.numel() == 1 ||
-                                     (bias.numel() == o && (s == Shape{o, 1, 1} || s == Shape{1, o, 1, 1}));
-            if (per_channel) {
-                Tensor b = c.params().count("bias") ? c.params().at("bias").clone() : Tensor({o});
-                for (int64_t i = 0; i < o; ++i) b[i] += bias[bias.numel() == 1 ? 0 : i];
-                return fold_bias(*conv, std::make_shared<Conv>(w, b, c.geometry()), n.output(0), name);
-            }
-        }
-        throw Error("Add of a constant is supported only as the bias of a preceding Gemm, MatMul or Conv whose output "
-                    "has no other use");
-    }
-
-    void fold_bias(Emitted& layer, std::shared_ptr<const Op> op, const std::string& output, const std::string& add) {
-        m_notes.push_back("Add '" + add + "' folded into the bias of '" + layer.name + "'");
-        m_producer.erase(layer.output);
-        layer.op = std::move(op);
-        layer.output = output;
-        m_producer[output] = static_cast<size_t>(&layer - m_nodes.data());
-        const std::vector<Shape> in1{m_shape1.at(layer.inputs[0])}, in2{m_shape2.at(layer.inputs[0])};
-        m_shape1[output] = layer.op->infer_shape(in1);
-        m_shape2[output] = layer.op->infer_shape(in2);
-    }
-
     onnx::ModelProto& m_model;
     std::string m_source;
     ImportOptions m_options;
@@ -638,7 +468,7 @@ private:
 }  // namespace
 
 std::vector<std::string> supported_onnx_ops() {
-    std::vector<std::string> ops(std::begin(kIrOps), std::end(kIrOps));
+    std::vector<std::string> ops = registered_onnx_ops();
     for (const std::string& f : foldable_ops())
         if (std::find(ops.begin(), ops.end(), f) == ops.end()) ops.push_back(f + " (constants)");
     return ops;

@@ -1,4 +1,5 @@
-// Add: elementwise sum of two tensors of equal shape (a residual addition). Linear-type, no parameters.
+// Add: elementwise sum of two model values (a residual addition), with numpy broadcasting. Linear-type, no
+// parameters; its transpose sums the gradient over each input's broadcast axes.
 #pragma once
 
 #include "engine/op.h"

@@ -1,4 +1,7 @@
 #include "layers/avgpool.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
+#include "layers/pad.h"
 
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -69,6 +72,67 @@ std::vector<Tensor> GlobalAvgPool::transpose_with(Backend& backend, const std::v
     backend.pool2d_backward(PoolKind::AvgExcludePad, gx, grad_output,
                             global_attributes(gx.shape()).geometry(gx.shape()), gx);
     return {gx};
+}
+
+
+namespace {
+
+void import_avgpool(OnnxNode& n) {
+    PoolAttributes p = import_pool_attributes(n, false);
+    const bool include_pad = n.attr_int("count_include_pad", 0) != 0;
+    const std::string& x = n.runtime_input(0);
+    // Zero padding then AveragePool = AveragePool counting that padding, if the pool's own padding is
+    // counted too (or absent) — PyTorch exports AvgPool2d(padding=p) this way.
+    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x))) {
+        const bool own_pads = p.pad_begin != std::array<int64_t, 2>{0, 0} || p.pad_end != std::array<int64_t, 2>{0, 0};
+        PoolAttributes folded = p;
+        for (int i = 0; i < 2; ++i) {
+            folded.pad_begin[i] += pad->pad_begin()[i];
+            folded.pad_end[i] += pad->pad_end()[i];
+        }
+        if (!own_pads || include_pad) {
+            const std::string source = n.producer_inputs(x).at(0);
+            std::shared_ptr<AvgPool> op;
+            try {
+                op = std::make_shared<AvgPool>(folded, true);
+                op->infer_shape({n.shape(source)});
+            } catch (const Error&) {
+                op = nullptr;  // not exact here (e.g. ceil_mode past the padding): keep the Pad node
+            }
+            if (op) {
+                n.note("Pad '" + n.producer_name(x) + "' folded into AveragePool '" + n.name() + "'");
+                n.remove_producer(x);
+                return n.emit(op, {source});
+            }
+        }
+    }
+    n.emit(std::make_shared<AvgPool>(p, include_pad), {x});
+}
+
+void import_global_avgpool(OnnxNode& n) { n.emit(std::make_shared<GlobalAvgPool>(), {n.runtime_input(0)}); }
+
+}  // namespace
+
+RELPROP_REGISTER_OP(AvgPool) {
+    return OpInfo{
+        .type = OpType::AvgPool,
+        .name = "AvgPool",
+        .category = OpCategory::SumPooling,
+        .kernels = Kernel::Pool,
+        .onnx = {{"AveragePool"}},
+        .import = import_avgpool,
+    };
+}
+
+RELPROP_REGISTER_OP(GlobalAvgPool) {
+    return OpInfo{
+        .type = OpType::GlobalAvgPool,
+        .name = "GlobalAvgPool",
+        .category = OpCategory::SumPooling,
+        .kernels = Kernel::Pool,
+        .onnx = {{"GlobalAveragePool"}},
+        .import = import_global_avgpool,
+    };
 }
 
 }  // namespace relprop

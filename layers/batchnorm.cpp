@@ -1,4 +1,6 @@
 #include "layers/batchnorm.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
 
 #include <cmath>
 
@@ -53,6 +55,32 @@ std::vector<Tensor> BatchNorm::backward(Backend& backend, const std::vector<Tens
 
 std::string BatchNorm::describe() const {
     return "c=" + std::to_string(m_a.numel()) + " eps=" + std::to_string(m_epsilon);
+}
+
+
+namespace {
+
+void import_batchnorm(OnnxNode& n) {
+    n.only_first_output();
+    if (n.attr_int("training_mode", 0) != 0) throw Error("BatchNormalization in training mode is not supported");
+    auto bn = std::make_shared<BatchNorm>(n.parameter(1, "scale"), n.parameter(2, "B"), n.parameter(3, "mean"),
+                                          n.parameter(4, "var"), n.attr_float("epsilon", 1e-5f));
+    n.require_finite_folded(bn->affine_scale(), "scale / sqrt(var + epsilon)");
+    n.require_finite_folded(bn->affine_shift(), "B - mean * scale / sqrt(var + epsilon)");
+    n.emit(bn, {n.runtime_input(0)});
+}
+
+}  // namespace
+
+RELPROP_REGISTER_OP(BatchNorm) {
+    return OpInfo{
+        .type = OpType::BatchNorm,
+        .name = "BatchNorm",
+        .category = OpCategory::Normalization,
+        .kernels = Kernel::Elementwise,
+        .onnx = {{"BatchNormalization"}},
+        .import = import_batchnorm,
+    };
 }
 
 }  // namespace relprop

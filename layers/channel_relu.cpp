@@ -1,4 +1,5 @@
 #include "layers/channel_relu.h"
+#include "layers/op_registry.h"
 
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -24,7 +25,7 @@ Shape ChannelRelu::infer_shape(const std::vector<Shape>& inputs) const {
 Tensor ChannelRelu::forward(Backend& backend, const std::vector<Tensor>& inputs) const {
     Tensor y = backend.empty(inputs.at(0).shape());
     backend.channel_affine(inputs[0], m_params.at("slope"), &m_params.at("shift"), y);
-    backend.relu(y, y);
+    backend.unary({UnaryKind::Relu}, y, y);
     return y;
 }
 
@@ -32,9 +33,20 @@ std::vector<Tensor> ChannelRelu::backward(Backend& backend, const std::vector<Te
                                           const Tensor& grad_output) const {
     // dy/dx = slope where the output is positive.
     Tensor gx = backend.empty(inputs.at(0).shape());
-    backend.relu_backward(output, grad_output, gx);
+    backend.unary_backward({UnaryKind::Relu}, output, grad_output, gx);
     backend.channel_affine(gx, m_params.at("slope"), nullptr, gx);
     return {gx};
+}
+
+
+RELPROP_REGISTER_OP(ChannelRelu) {
+    return OpInfo{
+        .type = OpType::ChannelRelu,
+        .name = "ChannelRelu",
+        .category = OpCategory::Activation,
+        .kernels = Kernel::Elementwise | Kernel::Unary,
+        .onnx = {},
+    };  // made by the densenet canonization pass only
 }
 
 }  // namespace relprop

@@ -1,4 +1,6 @@
 #include "layers/concat.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
 
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -68,6 +70,29 @@ std::vector<Tensor> Concat::backward(Backend& backend, const std::vector<Tensor>
         offset += block;
     }
     return grads;
+}
+
+
+namespace {
+
+void import_concat(OnnxNode& n) {
+    std::vector<std::string> inputs;
+    for (int k = 0; k < n.input_count(); ++k) inputs.push_back(n.runtime_input(k));
+    if (!n.has_attribute("axis")) throw Error("Concat needs the attribute 'axis'");
+    n.emit(std::make_shared<Concat>(n.attr_int("axis", 1)), inputs);
+}
+
+}  // namespace
+
+RELPROP_REGISTER_OP(Concat) {
+    return OpInfo{
+        .type = OpType::Concat,
+        .name = "Concat",
+        .category = OpCategory::DataMovement,
+        .kernels = Kernel::Elementwise,
+        .onnx = {{"Concat"}},
+        .import = import_concat,
+    };
 }
 
 }  // namespace relprop

@@ -1,4 +1,7 @@
 #include "layers/conv.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
+#include "layers/pad.h"
 
 #include "engine/error.h"
 
@@ -65,6 +68,51 @@ std::string Conv::describe() const {
     if (g.groups != 1) s += " g=" + std::to_string(g.groups);
     if (!m_params.count("bias")) s += " no-bias";
     return s;
+}
+
+
+namespace {
+
+void import_conv(OnnxNode& n) {
+    Tensor w = n.parameter(1, "weight");
+    if (w.rank() != 4)
+        throw Error("only 2-D convolution is supported (weight [O, C/group, KH, KW]); the weight has shape " +
+                    shape_str(w.shape()));
+    std::optional<Tensor> b;
+    if (n.has_input(2)) b = n.parameter(2, "bias");
+    std::string x = n.runtime_input(0);
+    const std::vector<int64_t> kernel = n.attr_ints("kernel_shape", {w.dim(2), w.dim(3)});
+    if (kernel != std::vector<int64_t>{w.dim(2), w.dim(3)})
+        throw Error("kernel_shape does not match the weight " + shape_str(w.shape()));
+    ConvGeometry g;
+    g.stride = pair_of(n.attr_ints("strides", {1, 1}), "strides");
+    g.dilation = pair_of(n.attr_ints("dilations", {1, 1}), "dilations");
+    g.groups = n.attr_int("group", 1);
+    resolve_pads(n, n.shape(x), {w.dim(2), w.dim(3)}, g.stride, g.dilation, g.pad_begin, g.pad_end);
+    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x))) {  // zero padding, then conv
+        for (int i = 0; i < 2; ++i) {
+            g.pad_begin[i] += pad->pad_begin()[i];
+            g.pad_end[i] += pad->pad_end()[i];
+        }
+        n.note("Pad '" + n.producer_name(x) + "' folded into Conv '" + n.name() + "'");
+        const std::string padded = x;
+        x = n.producer_inputs(padded).at(0);
+        n.remove_producer(padded);
+    }
+    n.emit(std::make_shared<Conv>(w, b, g), {x});
+}
+
+}  // namespace
+
+RELPROP_REGISTER_OP(Conv) {
+    return OpInfo{
+        .type = OpType::Conv,
+        .name = "Conv",
+        .category = OpCategory::Linear,
+        .kernels = Kernel::Conv | Kernel::Elementwise,
+        .onnx = {{"Conv"}},
+        .import = import_conv,
+    };
 }
 
 }  // namespace relprop

@@ -1,4 +1,6 @@
 #include "layers/linear.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
 
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -65,6 +67,41 @@ std::shared_ptr<Linear> make_gemm(const Tensor& b, const std::optional<Tensor>& 
 
 std::shared_ptr<Linear> make_matmul(const Tensor& b) {
     return make_gemm(b, std::nullopt, false, 1.0f, 0.0f);
+}
+
+
+namespace {
+
+void import_linear(OnnxNode& n) {
+    if (n.op_type() == "Gemm") {
+        if (n.attr_int("transA", 0) != 0) throw Error("Gemm with transA=1 is not supported");
+        const Tensor b = n.parameter(1, "B");
+        std::optional<Tensor> c;
+        if (n.has_input(2)) c = n.parameter(2, "C");
+        const float alpha = n.attr_float("alpha", 1.0f), beta = n.attr_float("beta", 1.0f);
+        auto linear = make_gemm(b.rank() == 2 ? b : b.reshaped({b.numel(), 1}), c, n.attr_int("transB", 0) != 0,
+                                alpha, beta);
+        n.require_finite_folded(linear->params().at("weight"), "alpha * B (alpha = " + std::to_string(alpha) + ")");
+        if (linear->params().count("bias"))
+            n.require_finite_folded(linear->params().at("bias"), "beta * C (beta = " + std::to_string(beta) + ")");
+        return n.emit(linear, {n.runtime_input(0)});
+    }
+    const Tensor b = n.parameter(1, "B (the right-hand side)");
+    if (b.rank() != 2) throw Error("MatMul needs a 2-D constant right-hand side, got " + shape_str(b.shape()));
+    n.emit(make_matmul(b), {n.runtime_input(0)});
+}
+
+}  // namespace
+
+RELPROP_REGISTER_OP(Linear) {
+    return OpInfo{
+        .type = OpType::Linear,
+        .name = "Linear",
+        .category = OpCategory::Linear,
+        .kernels = Kernel::Linear | Kernel::Elementwise,
+        .onnx = {{"Gemm"}, {"MatMul"}},
+        .import = import_linear,
+    };
 }
 
 }  // namespace relprop

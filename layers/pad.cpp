@@ -1,4 +1,6 @@
 #include "layers/pad.h"
+#include "io/onnx_node.h"
+#include "layers/op_registry.h"
 
 #include "engine/backend.h"
 #include "engine/error.h"
@@ -38,6 +40,58 @@ std::vector<Tensor> Pad::transpose_with(Backend& backend, const std::vector<Shap
 std::string Pad::describe() const {
     return "p=" + std::to_string(m_begin[0]) + "," + std::to_string(m_begin[1]) + "," + std::to_string(m_end[0]) +
            "," + std::to_string(m_end[1]);
+}
+
+
+namespace {
+
+void import_pad(OnnxNode& n) {
+    const std::string mode = n.attr_string("mode", "constant");
+    if (mode != "constant") throw Error("Pad mode '" + mode + "' is not supported (only constant zero padding)");
+    std::vector<int64_t> pads;
+    float value = 0.0f;
+    if (n.opset() < 11) {
+        pads = n.attr_ints("pads", {});
+        value = n.attr_float("value", 0.0f);
+    } else {
+        pads = n.constant_ints(1, "pads");
+        if (n.has_input(2)) value = n.parameter(2, "constant_value")[0];
+    }
+    if (value != 0.0f) throw Error("Pad with value " + std::to_string(value) + " is not supported (only zero)");
+    const std::string& x = n.runtime_input(0);
+    const int64_t rank = static_cast<int64_t>(n.shape(x).size());
+    std::vector<int64_t> full(2 * rank, 0);
+    if (n.has_input(3)) {  // opset 18 axes
+        const std::vector<int64_t> axes = n.constant_ints(3, "axes");
+        if (pads.size() != 2 * axes.size()) throw Error("Pad: pads and axes do not match");
+        for (size_t k = 0; k < axes.size(); ++k) {
+            const int64_t a = axes[k] < 0 ? axes[k] + rank : axes[k];
+            if (a < 0 || a >= rank) throw Error("Pad: axis out of range");
+            full[a] = pads[k];
+            full[a + rank] = pads[k + axes.size()];
+        }
+    } else {
+        if (static_cast<int64_t>(pads.size()) != 2 * rank)
+            throw Error("Pad: " + std::to_string(pads.size()) + " pads for an input of rank " + std::to_string(rank));
+        full = pads;
+    }
+    if (rank != 4 || full[0] || full[1] || full[4] || full[5])
+        throw Error("Pad is supported on the spatial axes of a 4-D input only, got pads " + shape_str(full));
+    n.emit(std::make_shared<Pad>(std::array<int64_t, 2>{full[2], full[3]}, std::array<int64_t, 2>{full[6], full[7]}),
+           {x});
+}
+
+}  // namespace
+
+RELPROP_REGISTER_OP(Pad) {
+    return OpInfo{
+        .type = OpType::Pad,
+        .name = "Pad",
+        .category = OpCategory::DataMovement,
+        .kernels = Kernel::Elementwise,
+        .onnx = {{"Pad"}},
+        .import = import_pad,
+    };
 }
 
 }  // namespace relprop

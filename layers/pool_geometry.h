@@ -9,6 +9,8 @@
 
 namespace relprop {
 
+class OnnxNode;
+
 struct PoolAttributes {
     std::array<int64_t, 2> kernel{1, 1};
     std::array<int64_t, 2> stride{1, 1};
@@ -27,5 +29,8 @@ struct PoolAttributes {
     // "k=3x3 s=2 p=1,1,1,1 ceil"
     std::string describe() const;
 };
+
+/// The pooling attributes of an ONNX MaxPool/AveragePool node (dilations refused unless allowed).
+PoolAttributes import_pool_attributes(const OnnxNode& node, bool dilations);
 
 }  // namespace relprop

@@ -1,20 +1,14 @@
 #include "layers/relu.h"
 
-#include "engine/backend.h"
+#include "io/onnx_node.h"
 
 namespace relprop {
 
-Tensor Relu::forward(Backend& backend, const std::vector<Tensor>& inputs) const {
-    Tensor y = backend.empty(inputs.at(0).shape());
-    backend.relu(inputs[0], y);
-    return y;
-}
-
-std::vector<Tensor> Relu::backward(Backend& backend, const std::vector<Tensor>& inputs, const Tensor&,
-                                   const Tensor& grad_output) const {
-    Tensor gx = backend.empty(inputs.at(0).shape());
-    backend.relu_backward(inputs[0], grad_output, gx);
-    return {gx};
+RELPROP_REGISTER_OP(Relu) {
+    return unary_op_info({OpType::Relu, "Relu", OpCategory::Activation, {{"Relu"}},
+                          [](OnnxNode& n) { n.emit(std::make_shared<Relu>(), {n.runtime_input(0)}); },
+                          [](double x, const UnaryFn&) { return x > 0.0 ? x : 0.0; },
+                          [] { return unary_samples(OpType::Relu, {UnaryKind::Relu}, -1.0, 1.0); }});
 }
 
 }  // namespace relprop

@@ -4,9 +4,11 @@
 
 #include <algorithm>
 #include <cctype>
+#include <map>
 #include <sstream>
 
 #include "engine/error.h"
+#include "layers/op_registry.h"
 #include "rules/rules.h"
 
 namespace relprop {
@@ -105,21 +107,35 @@ RuleAssignment assign_rules(const Graph& graph, const std::string& composite, co
     const auto pass = make_pass();
     const auto norm = make_norm(ro);
 
+    // The composite's layer map, by category (zennit's LAYER_MAP with its Activation, Linear, AvgPool,
+    // BatchNorm and Sum types) and, inside the linear category, by op type. Categories without an entry
+    // get the gradient only where that is their documented default (category_defaults_to_gradient).
+    const std::map<OpCategory, std::shared_ptr<const Rule>> by_category{
+        {OpCategory::Activation, pass},
+        {OpCategory::Normalization, pass},
+        {OpCategory::SumPooling, norm},
+    };
+    const std::map<OpType, std::shared_ptr<const Rule>> linear_rules{
+        {OpType::Conv, conv_rule}, {OpType::Linear, dense_rule}, {OpType::Add, norm}};
+
     RuleAssignment a;
+    std::vector<size_t> unresolved;  // nodes the composite has no rule for (an override may give one)
     for (size_t i = 0; i < graph.nodes().size(); ++i) {
+        const Op& op = *graph.nodes()[i].op;
+        const OpCategory category = op.category();
         std::shared_ptr<const Rule> rule;
-        switch (graph.nodes()[i].op->type()) {
-            case OpType::Conv: rule = conv_rule; break;
-            case OpType::Linear: rule = dense_rule; break;
-            case OpType::Relu:
-            case OpType::ChannelRelu:
-            case OpType::BatchNorm: rule = pass; break;
-            case OpType::Add:
-            case OpType::AvgPool:
-            case OpType::GlobalAvgPool: rule = norm; break;
-            default: rule = nullptr;  // gradient: maxpool, concat (the exact slice), reshape, flatten, identity
+        bool has_rule = false;
+        if (category == OpCategory::Linear) {
+            auto it = linear_rules.find(op.type());
+            has_rule = it != linear_rules.end();
+            if (has_rule) rule = it->second;
+        } else {
+            auto it = by_category.find(category);
+            has_rule = it != by_category.end();
+            if (has_rule) rule = it->second;
         }
-        if (static_cast<int>(i) == first) rule = first_rule;
+        if (static_cast<int>(i) == first) rule = first_rule, has_rule = true;
+        if (!has_rule && !category_defaults_to_gradient(category)) unresolved.push_back(i);
         a.rules.push_back(rule);
         a.sources.push_back(static_cast<int>(i) == first ? "composite (first layer)" : "composite");
     }
@@ -133,7 +149,21 @@ RuleAssignment assign_rules(const Graph& graph, const std::string& composite, co
         }
         if (!any) throw Error("rule override '" + ov.selector + "' matches no node of the model");
     }
+    for (size_t i : unresolved) {
+        if (a.sources[i] != "composite") continue;
+        const Op& op = *graph.nodes()[i].op;
+        throw Error(graph.node_label(static_cast<int>(i)) + ": composite " + name + " has no rule for category " +
+                    category_name(op.category()) + " (op " + op_name(op.type()) + "); give it one with an override, e.g. "
+                    "--rule '" + op_name(op.type()) + "=gradient'");
+    }
     return a;
+}
+
+RuleAssignment assign_rules(const Graph& graph, const std::string& composite, const CompositeOptions& options,
+                            const std::vector<std::string>& override_specs) {
+    std::vector<RuleOverride> overrides;
+    for (const std::string& spec : override_specs) overrides.push_back(parse_override(spec));
+    return assign_rules(graph, composite, options, overrides);
 }
 
 RuleOverride parse_override(const std::string& text) {

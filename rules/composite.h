@@ -40,6 +40,11 @@ std::vector<std::string> composite_names();
 RuleAssignment assign_rules(const Graph& graph, const std::string& composite, const CompositeOptions& options = {},
                             const std::vector<RuleOverride>& overrides = {});
 
+/// The same with the overrides as "SELECTOR=RULE" texts (parse_override): the one builder of a composite plus
+/// overrides that the C++ API (Attributor) and the command line both use.
+RuleAssignment assign_rules(const Graph& graph, const std::string& composite, const CompositeOptions& options,
+                            const std::vector<std::string>& override_specs);
+
 /// "SELECTOR=RULE" (RULE as parse_rule takes it).
 RuleOverride parse_override(const std::string& text);
 

@@ -43,15 +43,11 @@ Explanation Explainer::reverse(const Recording& recording, const Propagator& pro
         throw Error("Explainer: the recording is a forward pass of another graph");
     Explanation e;
     e.output = recording.output;
-    e.targets = resolve_targets(e.output, targets);
-    Tensor seed = one_hot(e.output.shape(), e.targets);
-    if (init == RelevanceInit::OneHotLogit)
-        for (int64_t i = 0; i < seed.numel(); ++i) seed[i] *= e.output[i];
-    std::vector<Tensor> at_value =
-        m_executor.reverse(recording.activations, {{m_graph->outputs()[0], seed}}, propagate);
-    const Tensor& at_input = at_value[m_graph->inputs()[0]];
-    e.relevance = at_input.defined() ? m_backend.download(at_input)
-                                     : Tensor(recording.activations[m_graph->inputs()[0]].shape());
+    TargetPass pass = reverse_from_targets(m_executor, recording.activations, e.output, targets, propagate,
+                                           init == RelevanceInit::OneHotLogit);
+    e.targets = std::move(pass.targets);
+    e.relevance = std::move(pass.at_input);
+    std::vector<Tensor>& at_value = pass.at_value;
     if (keep_values) {
         e.at_value.resize(at_value.size());
         for (size_t v = 0; v < at_value.size(); ++v)

@@ -1,17 +1,21 @@
 // Composites, overrides, the rule listing, and the explainer's use of one forward for many reverse passes.
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <random>
 
 #include "engine/attribution.h"
 #include "engine/error.h"
+#include "layers/activation.h"
 #include "layers/add.h"
 #include "layers/avgpool.h"
+#include "layers/binary.h"
 #include "layers/batchnorm.h"
 #include "layers/concat.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/reduce.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
 #include "rules/composite.h"
@@ -237,4 +241,74 @@ TEST_CASE("residual Add rules: select the skip, the residual branch, an input, o
     CHECK_THROWS_WITH_AS(parse_rule("select:left"), doctest::Contains("expected select:skip, select:residual"), Error);
     CHECK_THROWS_WITH_AS(Plan(g, assign_rules(*g, "epsilon-plus", {}, {parse_override("branch=select:skip")}), *backend),
                          doctest::Contains("rule Select applies only to Add nodes"), Error);
+}
+
+TEST_CASE("composites map categories to rules: activations Pass, spatial means Norm, gates and channel means the gradient") {
+    std::mt19937 rng(11);
+    // conv → hardswish → [mean over space → conv 1x1 → sigmoid] gate · x → mean over channels → flatten → fc
+    auto g = std::make_shared<const Graph>(
+        GraphBuilder()
+            .input("x", {1, 2, 6, 6})
+            .node("conv", conv(2, 4, 3, rng), {"x"}, "c")
+            .node("act", std::make_shared<Activation>(OpType::HardSwish, UnaryFn{UnaryKind::HardSwish}), {"c"}, "a")
+            .node("squeeze", std::make_shared<Reduce>(true, std::vector<int64_t>{2, 3}, true), {"a"}, "s")
+            .node("excite", conv(4, 4, 1, rng), {"s"}, "e")
+            .node("gate", std::make_shared<Activation>(OpType::Sigmoid, UnaryFn{UnaryKind::Sigmoid}), {"e"}, "sg")
+            .node("scale", std::make_shared<Binary>(OpType::Mul, BinaryKind::Mul), {"a", "sg"}, "m")
+            .node("channel_mean", std::make_shared<Reduce>(true, std::vector<int64_t>{1}, false), {"m"}, "cm")
+            .node("flat", std::make_shared<Flatten>(1), {"cm"}, "f")
+            .node("fc", std::make_shared<Linear>(random_tensor({3, 36}, rng, 0.3f), std::nullopt), {"f"}, "y")
+            .output("y")
+            .build());
+    const RuleAssignment a = assign_rules(*g, "epsilon-plus");
+    auto rule_of = [&](const std::string& node) {
+        const auto& r = a.rules[static_cast<size_t>(g->node_index(node))];
+        return r ? r->describe() : std::string("Gradient()");
+    };
+    CHECK(rule_of("act").rfind("Pass", 0) == 0);
+    CHECK(rule_of("gate").rfind("Pass", 0) == 0);
+    CHECK(rule_of("squeeze").rfind("Norm", 0) == 0);
+    CHECK(rule_of("scale") == "Gradient()");
+    CHECK(rule_of("channel_mean") == "Gradient()");
+    CHECK(rule_of("flat") == "Gradient()");
+    CHECK(rule_of("conv").rfind("ZPlus", 0) == 0);
+    CHECK(rule_of("fc").rfind("Epsilon", 0) == 0);
+    // The explanation runs through all of them and stays finite.
+    auto backend = make_backend("cpu");
+    Plan plan(g, a, *backend);
+    Explainer ex(g, *backend);
+    Tensor x = random_tensor({1, 2, 6, 6}, rng, 1.0f);
+    const Explanation e = ex.explain(ex.forward(x), plan);
+    double sum = 0.0;
+    for (int64_t i = 0; i < e.relevance.numel(); ++i) {
+        REQUIRE(std::isfinite(e.relevance[i]));
+        sum += e.relevance[i];
+    }
+    CHECK(sum != 0.0);
+}
+
+TEST_CASE("a node whose category has no rule in the composite and no gradient default is an error at plan time") {
+    // A linear-type op the composites do not name (here: a Transpose that says it is linear).
+    class OddLinear final : public Op {
+    public:
+        OpType type() const override { return OpType::Transpose; }
+        OpCategory category() const override { return OpCategory::Linear; }
+        Shape infer_shape(const std::vector<Shape>& in) const override { return in.at(0); }
+        Tensor forward(Backend&, const std::vector<Tensor>& in) const override { return in.at(0); }
+        std::vector<Tensor> backward(Backend&, const std::vector<Tensor>&, const Tensor&, const Tensor& gy) const override {
+            return {gy};
+        }
+    };
+    auto g = std::make_shared<const Graph>(GraphBuilder()
+                                               .input("x", {1, 4})
+                                               .node("odd", std::make_shared<OddLinear>(), {"x"}, "y")
+                                               .output("y")
+                                               .build());
+    CHECK_THROWS_WITH_AS(assign_rules(*g, "epsilon-plus"),
+                         doctest::Contains("node 'odd' (Transpose): composite epsilon-plus has no rule for category "
+                                           "linear (op Transpose)"),
+                         Error);
+    // An override gives it one.
+    const RuleAssignment a = assign_rules(*g, "epsilon-plus", {}, {parse_override("odd=gradient")});
+    CHECK(a.sources[0] == "override 'odd'");
 }

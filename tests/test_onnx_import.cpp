@@ -2,6 +2,8 @@
 // forward to its reference output; attribute corner cases come from the op_* fixtures.
 #include <doctest/doctest.h>
 
+#include "layers/op_registry.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
@@ -92,10 +94,20 @@ TEST_CASE("onnx import keeps names, folds constants, pads and biases") {
     CHECK(bn == 6);
 }
 
-TEST_CASE("onnx import: the op list in ops.def and the importer agree") {
+TEST_CASE("onnx import: every registered ONNX op type has an import function and is in the supported list") {
     const std::vector<std::string> supported = supported_onnx_ops();
-    for (size_t t = 0; t < op_names().size(); ++t)
-        for (const std::string& onnx : op_onnx_types(static_cast<OpType>(t)))
-            CHECK_MESSAGE(std::find(supported.begin(), supported.end(), onnx) != supported.end(),
-                          onnx << " is listed in ops.def but the importer does not map it");
+    size_t bindings = 0;
+    for (const OpInfo& info : op_registry()) {
+        for (const OnnxBinding& b : info.onnx) {
+            ++bindings;
+            CHECK_MESSAGE(static_cast<bool>(info.import), info.name << " declares ONNX op " << b.op_type << " but no import");
+            CHECK_MESSAGE(std::find(supported.begin(), supported.end(), b.op_type) != supported.end(),
+                          b.op_type << " is registered but missing from supported_onnx_ops()");
+            CHECK(find_onnx_op(b.op_type, b.since) == &info);
+        }
+    }
+    CHECK(bindings >= 30);
+    CHECK(find_onnx_op("HardSwish", 13) == nullptr);  // HardSwish is an opset-14 op
+    CHECK(find_onnx_op("HardSwish", 14) == &op_info(OpType::HardSwish));
+    CHECK(find_onnx_op("NoSuchOp", 13) == nullptr);
 }

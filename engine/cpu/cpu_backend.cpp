@@ -10,6 +10,7 @@
 #include "engine/derived_cache.h"
 #include "engine/cpu/pooling.h"
 #include "engine/error.h"
+#include "engine/strided.h"
 
 namespace relprop {
 namespace {
@@ -98,7 +99,7 @@ public:
         return "cpu (oneDNN " + std::to_string(v->major) + "." + std::to_string(v->minor) + "." +
                std::to_string(v->patch) + ")";
     }
-    bool supports(OpType) const override { return true; }
+    unsigned kernels() const override { return Kernel::All; }
 
     Tensor empty(const Shape& shape) override {
         int64_t n = shape_numel(shape);
@@ -175,11 +176,47 @@ public:
     void mul(const Tensor& a, const Tensor& b, Tensor& out) override {
         map2("mul", a, b, out, [](float x, float y) { return x * y; });
     }
-    void relu(const Tensor& x, Tensor& y) override {
-        map1("relu", x, y, [](float v) { return v > 0.0f ? v : 0.0f; });
+    // The unary functions of engine/elementwise.h, the same float expressions as the CUDA kernels. (oneDNN 2.6's
+    // eltwise primitives cover only some of them, with other edge conventions: one loop serves every kind.)
+    void unary(const UnaryFn& f, const Tensor& x, Tensor& y) override {
+        map1("unary", x, y, [f](float v) { return unary_forward(f, v); });
     }
-    void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) override {
-        map2("relu_backward", x, gy, gx, [](float v, float g) { return v > 0.0f ? g : 0.0f; });
+    void unary_backward(const UnaryFn& f, const Tensor& x, const Tensor& gy, Tensor& gx) override {
+        map2("unary_backward", x, gy, gx, [f](float v, float g) { return g * unary_derivative(f, v); });
+    }
+    void binary(BinaryKind kind, const Tensor& a, const Tensor& b, Tensor& out) override {
+        if (a.shape() == out.shape() && b.shape() == out.shape())
+            return map2("binary", a, b, out, [kind](float x, float y) { return binary_apply(kind, x, y); });
+        const StridedMap ma = broadcast_map(a.shape(), out.shape(), "binary"), mb = broadcast_map(b.shape(), out.shape(), "binary");
+        const float *as = a.data(), *bs = b.data();
+        float* os = out.data();
+        parallel_for(out.numel(), [=](int64_t i) { os[i] = binary_apply(kind, as[ma.at(i)], bs[mb.at(i)]); });
+    }
+    void reduce_sum(const Tensor& x, Tensor& out) override {
+        // Output element o sums the x elements of its reduced sub-box, in double.
+        StridedMap base, sub;
+        const int64_t count = reduce_maps(x.shape(), out.shape(), base, sub);
+        const float* xd = x.data();
+        float* od = out.data();
+#pragma omp parallel for schedule(static) if (x.numel() > kParallelMin)
+        for (int64_t o = 0; o < out.numel(); ++o) {
+            const int64_t start = base.at(o);
+            double acc = 0.0;
+            for (int64_t r = 0; r < count; ++r) acc += xd[start + sub.at(r)];
+            od[o] = static_cast<float>(acc);
+        }
+    }
+    void gather(const Tensor& src, const StridedMap& map, Tensor& dst) override {
+        check_map(src, map, dst, "gather");
+        const float* s = src.data();
+        float* d = dst.data();
+        parallel_for(dst.numel(), [=](int64_t i) { d[i] = s[map.at(i)]; });
+    }
+    void scatter(const Tensor& src, const StridedMap& map, Tensor& dst) override {
+        check_map(dst, map, src, "scatter");
+        const float* s = src.data();
+        float* d = dst.data();
+        parallel_for(src.numel(), [=](int64_t i) { d[map.at(i)] = s[i]; });
     }
     void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) override {
         require_same(x, y, "channel_affine");

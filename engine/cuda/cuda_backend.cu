@@ -20,6 +20,7 @@
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/device_memory.h"
 #include "engine/error.h"
+#include "engine/strided.h"
 
 namespace relprop {
 namespace {
@@ -48,14 +49,6 @@ __global__ void add_kernel(const float* a, const float* b, float* out, int64_t n
 
 __global__ void mul_kernel(const float* a, const float* b, float* out, int64_t n) {
     for (int64_t i = first_index(); i < n; i += grid_stride()) out[i] = a[i] * b[i];
-}
-
-__global__ void relu_kernel(const float* x, float* y, int64_t n) {
-    for (int64_t i = first_index(); i < n; i += grid_stride()) y[i] = x[i] > 0.0f ? x[i] : 0.0f;
-}
-
-__global__ void relu_backward_kernel(const float* x, const float* gy, float* gx, int64_t n) {
-    for (int64_t i = first_index(); i < n; i += grid_stride()) gx[i] = x[i] > 0.0f ? gy[i] : 0.0f;
 }
 
 // x is [N, C, inner...]; element i belongs to channel (i / inner) % C. shift may be null.
@@ -154,6 +147,38 @@ struct SignMaskMap {
     __device__ void operator()(int64_t i) const { y[i] = (sign > 0 ? z[i] > 0.0f : z[i] < 0.0f) ? x[i] : 0.0f; }
 };
 
+// The generic kernels of engine/elementwise.h: the same float expressions as the CPU loops.
+struct UnaryMap {
+    const float* x; float* y; UnaryFn f;
+    __device__ void operator()(int64_t i) const { y[i] = unary_forward(f, x[i]); }
+};
+struct UnaryBackwardMap {
+    const float* x; const float* gy; float* gx; UnaryFn f;
+    __device__ void operator()(int64_t i) const { gx[i] = gy[i] * unary_derivative(f, x[i]); }
+};
+struct BinaryMap {
+    const float* a; const float* b; float* out; BinaryKind kind; StridedMap ma, mb;
+    __device__ void operator()(int64_t i) const { out[i] = binary_apply(kind, a[ma.at(i)], b[mb.at(i)]); }
+};
+// One thread per output element, summing its reduced sub-box in double (as the CPU does).
+struct ReduceSumMap {
+    const float* x; float* out; StridedMap base, sub; int64_t count;
+    __device__ void operator()(int64_t o) const {
+        const int64_t start = base.at(o);
+        double acc = 0.0;
+        for (int64_t r = 0; r < count; ++r) acc += x[start + sub.at(r)];
+        out[o] = static_cast<float>(acc);
+    }
+};
+struct GatherMap {
+    const float* src; float* dst; StridedMap map;
+    __device__ void operator()(int64_t i) const { dst[i] = src[map.at(i)]; }
+};
+struct ScatterMap {
+    const float* src; float* dst; StridedMap map;
+    __device__ void operator()(int64_t i) const { dst[map.at(i)] = src[i]; }
+};
+
 // ---------------------------------------------------------------------------------------------
 
 class CudaBackend final : public Backend {
@@ -165,7 +190,7 @@ public:
 
     Device device() const override { return Device::CUDA; }
     std::string name() const override { return m_name; }
-    bool supports(OpType type) const override;
+    unsigned kernels() const override { return Kernel::All; }
 
     Tensor empty(const Shape& shape) override;
     Tensor upload(const Tensor& host) override;
@@ -198,8 +223,42 @@ public:
     void copy(const Tensor& src, Tensor& dst) override;
     void add(const Tensor& a, const Tensor& b, Tensor& out) override;
     void mul(const Tensor& a, const Tensor& b, Tensor& out) override;
-    void relu(const Tensor& x, Tensor& y) override;
-    void relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) override;
+    void unary(const UnaryFn& f, const Tensor& x, Tensor& y) override {
+        check_same("unary", x, {&y});
+        launch("unary", x.numel(), UnaryMap{x.data(), y.data(), f});
+    }
+    void unary_backward(const UnaryFn& f, const Tensor& x, const Tensor& gy, Tensor& gx) override {
+        check_same("unary_backward", x, {&gy, &gx});
+        launch("unary_backward", x.numel(), UnaryBackwardMap{x.data(), gy.data(), gx.data(), f});
+    }
+    void binary(BinaryKind kind, const Tensor& a_in, const Tensor& b_in, Tensor& out) override {
+        // A host operand is an op's constant: uploaded once and kept, like weights.
+        const Tensor a = a_in.device() == Device::CUDA ? a_in : param(a_in);
+        const Tensor b = b_in.device() == Device::CUDA ? b_in : param(b_in);
+        require_cuda(out, "binary", "out");
+        const StridedMap ma = broadcast_map(a.shape(), out.shape(), "binary");
+        const StridedMap mb = broadcast_map(b.shape(), out.shape(), "binary");
+        launch("binary", out.numel(), BinaryMap{a.data(), b.data(), out.data(), kind, ma, mb});
+    }
+    void reduce_sum(const Tensor& x, Tensor& out) override {
+        require_cuda(x, "reduce_sum", "x");
+        require_cuda(out, "reduce_sum", "out");
+        StridedMap base, sub;
+        const int64_t count = reduce_maps(x.shape(), out.shape(), base, sub);
+        launch("reduce_sum", out.numel(), ReduceSumMap{x.data(), out.data(), base, sub, count});
+    }
+    void gather(const Tensor& src, const StridedMap& map, Tensor& dst) override {
+        check_map(src, map, dst, "gather");
+        require_cuda(src, "gather", "src");
+        require_cuda(dst, "gather", "dst");
+        launch("gather", dst.numel(), GatherMap{src.data(), dst.data(), map});
+    }
+    void scatter(const Tensor& src, const StridedMap& map, Tensor& dst) override {
+        check_map(dst, map, src, "scatter");
+        require_cuda(src, "scatter", "src");
+        require_cuda(dst, "scatter", "dst");
+        launch("scatter", src.numel(), ScatterMap{src.data(), dst.data(), map});
+    }
     void channel_affine(const Tensor& x, const Tensor& scale, const Tensor* shift, Tensor& y) override;
     void copy_blocks(const Tensor& src, int64_t src_offset, int64_t src_stride, Tensor& dst, int64_t dst_offset,
                      int64_t dst_stride, int64_t count, int64_t block) override;
@@ -314,8 +373,6 @@ void CudaBackend::release() noexcept {
     m_stream = nullptr;
 }
 
-bool CudaBackend::supports(OpType) const { return true; }
-
 // ---- memory ----------------------------------------------------------------------------------
 
 Tensor CudaBackend::empty(const Shape& shape) {
@@ -394,30 +451,6 @@ void CudaBackend::mul(const Tensor& a, const Tensor& b, Tensor& out) {
     activate();
     mul_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(a.data(), b.data(), out.data(), n);
     RELPROP_CUDA_CHECK_LAUNCH("mul_kernel");
-}
-
-void CudaBackend::relu(const Tensor& x, Tensor& y) {
-    require_cuda(x, "relu", "x");
-    require_cuda(y, "relu", "y");
-    require_numel(y, x.numel(), "relu", "y");
-    const int64_t n = x.numel();
-    if (n == 0) return;
-    activate();
-    relu_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(x.data(), y.data(), n);
-    RELPROP_CUDA_CHECK_LAUNCH("relu_kernel");
-}
-
-void CudaBackend::relu_backward(const Tensor& x, const Tensor& gy, Tensor& gx) {
-    require_cuda(x, "relu_backward", "x");
-    require_cuda(gy, "relu_backward", "gy");
-    require_cuda(gx, "relu_backward", "gx");
-    require_numel(gy, x.numel(), "relu_backward", "gy");
-    require_numel(gx, x.numel(), "relu_backward", "gx");
-    const int64_t n = x.numel();
-    if (n == 0) return;
-    activate();
-    relu_backward_kernel<<<blocks_for(n), kThreads, 0, m_stream>>>(x.data(), gy.data(), gx.data(), n);
-    RELPROP_CUDA_CHECK_LAUNCH("relu_backward_kernel");
 }
 
 void CudaBackend::channel_affine(const Tensor& x, const Tensor& scale_in, const Tensor* shift_in, Tensor& y) {

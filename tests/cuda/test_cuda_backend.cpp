@@ -26,7 +26,7 @@ TEST_CASE("cuda backend: identity and support of every op") {
     Backends b;
     CHECK(b.gpu->device() == Device::CUDA);
     CHECK(b.gpu->name().rfind("cuda:0 (", 0) == 0);
-#define RELPROP_OP(id, name, onnx) CHECK(b.gpu->supports(OpType::id));
+#define RELPROP_OP(id) CHECK(b.gpu->supports(OpType::id));
 #include "engine/ops.def"
 #undef RELPROP_OP
     // make_backend("auto") picks the GPU when one is usable.
@@ -110,18 +110,18 @@ TEST_CASE("cuda backend: grid-stride loops cover more elements than one grid") {
     check_close(*b.gpu, expected, out, kElementwiseTolerance);
 }
 
-TEST_CASE("cuda backend: relu and relu_backward") {
+TEST_CASE("cuda backend: unary Relu forward and backward") {
     Backends b;
     const Shape shape{4, 5, 6};
     Tensor x = random_tensor(shape, 7), gy = random_tensor(shape, 8);
     Tensor y = b.cpu->empty(shape), gx = b.cpu->empty(shape);
-    b.cpu->relu(x, y);
-    b.cpu->relu_backward(x, gy, gx);
+    b.cpu->unary({UnaryKind::Relu}, x, y);
+    b.cpu->unary_backward({UnaryKind::Relu}, x, gy, gx);
 
     Tensor dx = b.gpu->upload(x);
     Tensor dy = b.gpu->empty(shape), dgx = b.gpu->empty(shape);
-    b.gpu->relu(dx, dy);
-    b.gpu->relu_backward(dx, b.gpu->upload(gy), dgx);
+    b.gpu->unary({UnaryKind::Relu}, dx, dy);
+    b.gpu->unary_backward({UnaryKind::Relu}, dx, b.gpu->upload(gy), dgx);
     check_equal(*b.gpu, y, dy);
     check_equal(*b.gpu, gx, dgx);
 }

@@ -21,6 +21,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/op_registry.h"
 #include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
@@ -38,10 +39,10 @@ struct OpErrors {
 // Runs op forward and backward on both backends with the same random inputs and output gradient and
 // checks the GPU against the CPU. Returns the errors (for the printed figures).
 OpErrors compare_op(Backends& b, const Op& op, const std::vector<Shape>& input_shapes, uint32_t seed,
-                    double tolerance) {
+                    double tolerance, float lo = -1.0f, float hi = 1.0f) {
     std::vector<Tensor> xs, dxs;
     for (const Shape& s : input_shapes) {
-        xs.push_back(random_tensor(s, ++seed));
+        xs.push_back(random_tensor(s, ++seed, lo, hi));
         dxs.push_back(b.gpu->upload(xs.back()));
     }
     const Tensor y = op.forward(*b.cpu, xs);
@@ -273,4 +274,24 @@ TEST_CASE("cuda ops: conv errors are relprop::Error naming the kernel") {
     CHECK(message.find("conv2d") != std::string::npos);
     Tensor host_x = b.cpu->zeros({1, 3, 6, 6});
     CHECK_THROWS_AS(b.gpu->conv2d_forward(host_x, w, nullptr, g, y), Error);  // input on the host
+}
+
+TEST_CASE("cuda ops: every registered op's harness samples (layers/op_registry.h), GPU against CPU") {
+    // The samples tests/test_op_harness.cpp checks against the naive reference on the CPU. Unary functions use
+    // the same float expressions (engine/elementwise.h) but CUDA's expf/tanhf/erff may differ by an ulp or two;
+    // reductions sum in double on both: 1e-5 relative.
+    Backends b;
+    uint32_t seed = 9000;
+    int samples = 0;
+    for (const OpInfo& info : op_registry()) {
+        if (!info.samples) continue;
+        for (const OpSample& s : info.samples()) {
+            CAPTURE(s.label);
+            const OpErrors e = compare_op(b, *s.op, s.inputs, seed += 10, 1e-5, static_cast<float>(s.lo),
+                                          static_cast<float>(s.hi));
+            std::printf("cuda harness %-45s forward %.2e backward %.2e\n", s.label.c_str(), e.forward, e.backward);
+            ++samples;
+        }
+    }
+    CHECK(samples >= 40);
 }

@@ -15,6 +15,7 @@
 #include "layers/identity.h"
 #include "layers/linear.h"
 #include "layers/maxpool.h"
+#include "layers/op_registry.h"
 #include "layers/pad.h"
 #include "layers/relu.h"
 #include "layers/reshape.h"
@@ -525,6 +526,14 @@ Dense naive_forward_with(const Op& op, const std::vector<Dense>& inputs, const P
         }
         case OpType::ChannelRelu:
             return naive_channel_relu(inputs.at(0), Dense::from(params.at("slope")), Dense::from(params.at("shift")));
+        default: break;
+    }
+    // Ops whose unit carries its own double-precision reference (layers/op_registry.h).
+    if (const auto reference = op_info(op.type()).reference) {
+        std::vector<RefArray> in;
+        for (const Dense& x : inputs) in.push_back({x.shape, x.v});
+        RefArray y = reference(op, in);
+        return Dense(y.shape, std::move(y.v));
     }
     throw Error(std::string("naive forward: unknown op ") + op_name(op.type()));
 }
@@ -575,6 +584,7 @@ std::vector<Dense> naive_backward(const Op& op, const std::vector<Dense>& inputs
         case OpType::ChannelRelu:
             return {naive_channel_relu_backward(inputs.at(0), gy, Dense::from(op.params().at("slope")),
                                                 Dense::from(op.params().at("shift")))};
+        default: break;
     }
     throw Error(std::string("naive backward: unknown op ") + op_name(op.type()));
 }

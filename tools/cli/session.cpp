@@ -26,10 +26,8 @@ CompositeOptions composite_options_for(const ModelOptions& options, const std::v
 
 RuleAssignment rules_for(const Model& model, const ModelOptions& options, const std::vector<float>& default_low,
                          const std::vector<float>& default_high) {
-    std::vector<RuleOverride> overrides;
-    for (const std::string& r : options.rules) overrides.push_back(parse_override(r));
     return assign_rules(model.graph(), options.composite, composite_options_for(options, default_low, default_high),
-                        overrides);
+                        options.rules);
 }
 
 }  // namespace relprop::cli

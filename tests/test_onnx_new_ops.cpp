@@ -1,0 +1,271 @@
+// ONNX import of the registry's newer ops, from models built here with the protobuf classes: each block of
+// the 2018+ torchvision CNNs (inverted residual with ReLU6, squeeze-excitation with Sigmoid and HardSigmoid
+// gates, HardSwish, channel shuffle with Split/Transpose/Reshape, spatial ReduceMean, LayerNorm arithmetic
+// over channels-last values, GELU's erf form, layer scale) imports to the expected ops, runs forward like the
+// ops' naive double references, and has a finite relevance under a composite.
+#include <doctest/doctest.h>
+
+#include <onnx/onnx_pb.h>
+
+#include <cmath>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "engine/backend.h"
+#include "engine/error.h"
+#include "engine/executor.h"
+#include "io/onnx_import.h"
+#include "rules/composite.h"
+#include "rules/explainer.h"
+#include "tests/reference/naive.h"
+
+using namespace relprop;
+using namespace relprop::ref;
+
+namespace {
+
+struct ModelBuilder {
+    onnx::ModelProto m;
+    std::mt19937 rng{7};
+
+    ModelBuilder(int opset, const std::vector<int64_t>& input) {
+        m.set_ir_version(8);
+        auto* o = m.add_opset_import();
+        o->set_domain("");
+        o->set_version(opset);
+        auto* in = m.mutable_graph()->add_input();
+        in->set_name("x");
+        auto* tt = in->mutable_type()->mutable_tensor_type();
+        tt->set_elem_type(onnx::TensorProto::FLOAT);
+        for (int64_t d : input) {  // -1: a symbolic batch
+            auto* dim = tt->mutable_shape()->add_dim();
+            if (d < 0)
+                dim->set_dim_param("N");
+            else
+                dim->set_dim_value(d);
+        }
+    }
+    onnx::NodeProto& node(const std::string& type, std::vector<std::string> inputs, std::vector<std::string> outputs) {
+        auto* n = m.mutable_graph()->add_node();
+        n->set_op_type(type);
+        n->set_name(outputs.at(0));
+        for (auto& i : inputs) n->add_input(i);
+        for (auto& o : outputs) n->add_output(o);
+        return *n;
+    }
+    static void ints(onnx::NodeProto& n, const std::string& name, std::vector<int64_t> v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INTS);
+        for (int64_t x : v) a->add_ints(x);
+    }
+    static void i(onnx::NodeProto& n, const std::string& name, int64_t v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::INT);
+        a->set_i(v);
+    }
+    static void f(onnx::NodeProto& n, const std::string& name, float v) {
+        auto* a = n.add_attribute();
+        a->set_name(name);
+        a->set_type(onnx::AttributeProto::FLOAT);
+        a->set_f(v);
+    }
+    void floats(const std::string& name, std::vector<int64_t> dims, std::vector<float> v = {}) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::FLOAT);
+        int64_t n = 1;
+        for (int64_t d : dims) t->add_dims(d), n *= d;
+        std::uniform_real_distribution<float> dist(-0.5f, 0.5f);
+        if (v.empty())
+            for (int64_t k = 0; k < n; ++k) v.push_back(dist(rng));
+        for (float x : v) t->add_float_data(x);
+    }
+    void int64s(const std::string& name, std::vector<int64_t> v) {
+        auto* t = m.mutable_graph()->add_initializer();
+        t->set_name(name);
+        t->set_data_type(onnx::TensorProto::INT64);
+        t->add_dims(static_cast<int64_t>(v.size()));
+        for (int64_t x : v) t->add_int64_data(x);
+    }
+    OnnxModel import(const std::string& output) {
+        m.mutable_graph()->add_output()->set_name(output);
+        return parse_onnx(m.SerializeAsString(), "new_ops.onnx");
+    }
+};
+
+// The op names, joined by spaces (readable in a failed CHECK).
+std::string op_list(const Graph& g) {
+    std::string ops;
+    for (const Node& n : g.nodes()) ops += (ops.empty() ? "" : " ") + std::string(op_name(n.op->type()));
+    return ops;
+}
+
+// CPU forward vs the naive double forward of every node; then an LRP explanation is finite.
+void check_forward_and_explain(const OnnxModel& model, const Shape& input) {
+    auto graph = std::make_shared<const Graph>(model.graph);
+    std::mt19937 rng(3);
+    const Dense x = random_dense(input, rng);
+    auto backend = make_backend("cpu");
+    const Executor ex(*graph, *backend);
+    const Activations acts = ex.forward({x.to_tensor()});
+    const std::vector<Dense> ref = naive_graph_forward(*graph, {x});
+    for (const Node& n : graph->nodes()) {
+        CAPTURE(n.name);
+        const Dense& r = ref[static_cast<size_t>(n.output)];
+        CHECK(max_abs_diff(Dense::from(acts[n.output]), r) <= 1e-5 * (1.0 + max_abs(r)));
+    }
+    Plan plan(graph, assign_rules(*graph, "epsilon-plus-flat"), *backend);
+    Explainer explainer(graph, *backend);
+    const Explanation e = explainer.explain(explainer.forward(x.to_tensor()), plan);
+    double total = 0.0;
+    for (int64_t k = 0; k < e.relevance.numel(); ++k) {
+        REQUIRE(std::isfinite(e.relevance[k]));
+        total += std::abs(e.relevance[k]);
+    }
+    CHECK(total > 0.0);
+}
+
+}  // namespace
+
+TEST_CASE("onnx new ops: MobileNet/EfficientNet blocks (Clip, HardSigmoid, HardSwish, Sigmoid gates, ReduceMean)") {
+    ModelBuilder b(14, {-1, 4, 6, 6});
+    b.floats("w1", {8, 4, 1, 1});
+    b.floats("zero", {}, {0.0f});
+    b.floats("six", {}, {6.0f});
+    b.node("Conv", {"x", "w1"}, {"c1"});
+    b.node("Clip", {"c1", "zero", "six"}, {"relu6"});
+    auto& hs = b.node("HardSigmoid", {"relu6"}, {"hsig"});
+    ModelBuilder::f(hs, "alpha", 1.0f / 6.0f);
+    b.node("Mul", {"relu6", "hsig"}, {"hswish_decomposed"});
+    b.node("HardSwish", {"hswish_decomposed"}, {"hswish"});
+    auto& mean = b.node("ReduceMean", {"hswish"}, {"squeezed"});
+    ModelBuilder::ints(mean, "axes", {2, 3});
+    b.floats("w2", {8, 8, 1, 1});
+    b.node("Conv", {"squeezed", "w2"}, {"excite"});
+    b.node("Sigmoid", {"excite"}, {"gate"});
+    b.node("Mul", {"hswish", "gate"}, {"scaled"});
+    b.node("Add", {"scaled", "hswish"}, {"residual"});
+    auto& gap = b.node("ReduceMean", {"residual"}, {"pooled"});
+    ModelBuilder::ints(gap, "axes", {-1, -2});
+    ModelBuilder::i(gap, "keepdims", 0);
+    b.floats("fc", {8, 3});
+    b.node("MatMul", {"pooled", "fc"}, {"y"});
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Conv Clip HardSigmoid Mul HardSwish ReduceMean Conv Sigmoid Mul Add ReduceMean Linear");
+    // The spatial means are sum-poolings (Norm), the gate products the gradient, the activations Pass.
+    const RuleAssignment a = assign_rules(model.graph, "epsilon-plus");
+    CHECK(a.rules[1]->describe().rfind("Pass", 0) == 0);
+    CHECK(a.rules[5]->describe().rfind("Norm", 0) == 0);
+    CHECK(a.rules[8] == nullptr);
+    check_forward_and_explain(model, {2, 4, 6, 6});
+}
+
+TEST_CASE("onnx new ops: ShuffleNet channel shuffle (Split, Reshape, Transpose, Concat, Slice) and opset-10 Clip") {
+    ModelBuilder b(10, {1, 4, 5, 5});
+    auto& split = b.node("Split", {"x"}, {"left", "right"});
+    ModelBuilder::i(split, "axis", 1);
+    auto& clip = b.node("Clip", {"right"}, {"right6"});
+    ModelBuilder::f(clip, "min", 0.0f);
+    ModelBuilder::f(clip, "max", 6.0f);
+    auto& cat = b.node("Concat", {"left", "right6"}, {"joined"});
+    ModelBuilder::i(cat, "axis", 1);
+    b.int64s("groups", {1, 2, 2, 5, 5});
+    b.node("Reshape", {"joined", "groups"}, {"grouped"});
+    auto& tr = b.node("Transpose", {"grouped"}, {"shuffled"});
+    ModelBuilder::ints(tr, "perm", {0, 2, 1, 3, 4});
+    b.int64s("back", {1, 4, 5, 5});
+    b.node("Reshape", {"shuffled", "back"}, {"mixed"});
+    b.int64s("starts", {1, 0});
+    b.int64s("ends", {3, 4});
+    b.int64s("slice_axes", {1, 3});
+    b.node("Slice", {"mixed", "starts", "ends", "slice_axes"}, {"chunk"});
+    auto& sq = b.node("Unsqueeze", {"chunk"}, {"unsq"});
+    ModelBuilder::ints(sq, "axes", {2});
+    auto& sq2 = b.node("Squeeze", {"unsq"}, {"sq"});
+    ModelBuilder::ints(sq2, "axes", {2});
+    auto& fl = b.node("Flatten", {"sq"}, {"y"});
+    ModelBuilder::i(fl, "axis", 1);
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Slice Slice Clip Concat Reshape Transpose Reshape Slice Reshape Reshape Flatten");
+    check_forward_and_explain(model, {1, 4, 5, 5});
+}
+
+TEST_CASE("onnx new ops: ConvNeXt arithmetic (channels-last Transpose, LayerNorm as ReduceMean/Sub/Pow/Sqrt/Div, "
+          "erf GELU, layer scale)") {
+    ModelBuilder b(13, {-1, 4, 3, 3});
+    b.floats("w", {4, 4, 3, 3});
+    auto& conv = b.node("Conv", {"x", "w"}, {"c"});
+    ModelBuilder::ints(conv, "pads", {1, 1, 1, 1});
+    auto& t = b.node("Transpose", {"c"}, {"nhwc"});
+    ModelBuilder::ints(t, "perm", {0, 2, 3, 1});
+    auto& mu = b.node("ReduceMean", {"nhwc"}, {"mu"});
+    ModelBuilder::ints(mu, "axes", {-1});
+    b.node("Sub", {"nhwc", "mu"}, {"centered"});
+    b.floats("two", {}, {2.0f});
+    b.node("Pow", {"centered", "two"}, {"sq"});
+    auto& var = b.node("ReduceMean", {"sq"}, {"var"});
+    ModelBuilder::ints(var, "axes", {-1});
+    b.floats("eps", {}, {1e-6f});
+    b.node("Add", {"var", "eps"}, {"var_eps"});
+    b.node("Sqrt", {"var_eps"}, {"std"});
+    b.node("Div", {"centered", "std"}, {"normed"});
+    b.floats("gamma", {4});
+    b.node("Mul", {"normed", "gamma"}, {"scaled"});
+    b.floats("beta", {4});
+    b.node("Add", {"scaled", "beta"}, {"ln"});
+    b.floats("sqrt2", {}, {1.41421356f});
+    b.node("Div", {"ln", "sqrt2"}, {"u"});
+    b.node("Erf", {"u"}, {"erf"});
+    b.floats("one", {}, {1.0f});
+    b.node("Add", {"erf", "one"}, {"erf1"});
+    b.node("Mul", {"ln", "erf1"}, {"g2"});
+    b.floats("half", {}, {0.5f});
+    b.node("Mul", {"g2", "half"}, {"gelu"});
+    auto& back = b.node("Transpose", {"gelu"}, {"nchw"});
+    ModelBuilder::ints(back, "perm", {0, 3, 1, 2});
+    b.node("Add", {"nchw", "c"}, {"block"});
+    b.node("GlobalAveragePool", {"block"}, {"gap"});
+    b.node("Flatten", {"gap"}, {"flat"});
+    b.floats("fc", {3, 4});
+    auto& gemm = b.node("Gemm", {"flat", "fc"}, {"y"});
+    ModelBuilder::i(gemm, "transB", 1);
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Conv Transpose ReduceMean Sub Pow ReduceMean AddConstant Sqrt Div Mul AddConstant Div Erf AddConstant Mul Mul Transpose Add GlobalAvgPool Flatten Linear");
+    check_forward_and_explain(model, {2, 4, 3, 3});
+}
+
+TEST_CASE("onnx new ops: bad attributes and inputs name the node and what is supported") {
+    {
+        ModelBuilder b(13, {1, 4, 3, 3});
+        auto& t = b.node("Transpose", {"x"}, {"y"});
+        ModelBuilder::ints(t, "perm", {1, 0, 2, 3});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("node 'y' (Transpose): Transpose perm [1, 0, 2, 3] moves the batch axis"),
+                             Error);
+    }
+    {
+        ModelBuilder b(13, {1, 4, 3, 3});
+        b.node("Pow", {"x", "x"}, {"y"});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("Pow is supported with a constant exponent only"), Error);
+    }
+    {
+        ModelBuilder b(13, {1, 4, 3, 3});
+        b.node("HardSwish", {"x"}, {"y"});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("HardSwish is supported from opset 14; this model has opset 13"),
+                             Error);
+    }
+    {
+        ModelBuilder b(13, {1, 4, 3, 3});
+        b.floats("c", {5});
+        b.node("Mul", {"x", "c"}, {"y"});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("do not broadcast"), Error);
+    }
+    {
+        ModelBuilder b(13, {1, 4, 3, 3});
+        auto& r = b.node("ReduceMean", {"x"}, {"y"});
+        ModelBuilder::ints(r, "axes", {0});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("over the batch axis (0) is not supported"), Error);
+    }
+}

@@ -242,15 +242,19 @@ std::vector<float> fill_image(const float* x, const Geometry& g, int64_t sample,
     return f;
 }
 
+void check_batch_dimension(const Model& model) {
+    const Shape& declared = model.input_shape();
+    if (!declared.empty() && declared[0] > 1)
+        throw Error("evaluate: the model takes batches of exactly " + std::to_string(declared[0]) +
+                    "; perturbation curves need a free batch dimension (or batch 1)");
+}
+
 // Forward passes of stacked perturbed inputs, `capacity` at a time; each result goes to its slot.
 class ForwardQueue {
 public:
     ForwardQueue(const Model& model, const Geometry& g, int64_t capacity)
         : m_model(model), m_executor(model.graph(), model.backend()), m_geometry(g) {
-        const Shape& declared = model.input_shape();
-        if (!declared.empty() && declared[0] > 1)
-            throw Error("evaluate: the model takes batches of exactly " + std::to_string(declared[0]) +
-                        "; perturbation curves need a free batch dimension (or batch 1)");
+        check_batch_dimension(model);
         m_capacity = copies_per_pass(model.graph(), 1, capacity);
         m_batch = Tensor({m_capacity, g.c, g.h, g.w});
     }
@@ -381,6 +385,7 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
     if (options.metrics.empty()) throw Error("evaluate: no metric asked for");
     if (methods.empty()) throw Error("evaluate: no method to evaluate");
     for (PerturbationMetric m : options.metrics) check_geometry(g, m, options);
+    check_batch_dimension(model);
     const Tensor x = inputs.device() == Device::CPU ? inputs : model.backend().download(inputs);
     require_finite(x, "evaluate's inputs", "replace the NaN/Inf values first");
 
@@ -400,13 +405,15 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
                         " but the inputs are " + shape_str(inputs.shape()));
     }
 
+    // Samples per engine call: the batch size, or 1 for a model whose batch dimension is fixed at 1.
+    const int64_t per_call = copies_per_pass(model.graph(), 1, options.batch_size);
     Evaluation ev;
     {
         // The unperturbed logits give the targets (argmax where none is given).
         const Executor exec(model.graph(), model.backend());
         Tensor logits;
-        for (int64_t first = 0; first < g.n; first += options.batch_size) {
-            const int64_t count = std::min<int64_t>(options.batch_size, g.n - first);
+        for (int64_t first = 0; first < g.n; first += per_call) {
+            const int64_t count = std::min<int64_t>(per_call, g.n - first);
             const Tensor part = Tensor::wrap({count, g.c, g.h, g.w}, const_cast<float*>(x.data()) + first * g.sample());
             Tensor out;
             {
@@ -436,8 +443,8 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
             relevance = m.relevance.device() == Device::CPU ? m.relevance : model.backend().download(m.relevance);
         } else {
             relevance = Tensor(x.shape());
-            for (int64_t first = 0; first < g.n; first += options.batch_size) {
-                const int64_t count = std::min<int64_t>(options.batch_size, g.n - first);
+            for (int64_t first = 0; first < g.n; first += per_call) {
+                const int64_t count = std::min<int64_t>(per_call, g.n - first);
                 const Tensor part =
                     Tensor::wrap({count, g.c, g.h, g.w}, const_cast<float*>(x.data()) + first * g.sample());
                 const Result r = (*attributors[mi])(

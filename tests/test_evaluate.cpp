@@ -15,13 +15,13 @@ using relprop::test::error_of;
 
 namespace {
 
-// f(x) = w·flatten(x) for class 0 (class 1 is 0), input [N, C, H, W].
-Model linear_image_model(int64_t c, int64_t h, int64_t w, const std::vector<float>& weights) {
+// f(x) = w·flatten(x) for class 0 (class 1 is 0), input [N, C, H, W] (batch: -1 free, or fixed).
+Model linear_image_model(int64_t c, int64_t h, int64_t w, const std::vector<float>& weights, int64_t batch = -1) {
     std::vector<float> rows(weights);
     rows.resize(2 * weights.size(), 0.0f);
     auto fc = std::make_shared<Linear>(Tensor({2, static_cast<int64_t>(weights.size())}, rows), std::nullopt);
     const Graph g = GraphBuilder()
-                        .input("x", {-1, c, h, w})
+                        .input("x", {batch, c, h, w})
                         .node("flatten", std::make_shared<Flatten>(1), {"x"}, "flat")
                         .node("fc", fc, {"flat"}, "logits")
                         .output("logits")
@@ -164,6 +164,16 @@ TEST_CASE("evaluate: fills (value, channel mean, blur, seeded uniform noise) and
     const Evaluation all = evaluate(model, kX, {ixg}, options(PerturbationMetric::PixelFlipping, 1, 64), {0});
     CHECK(one.curves[0].logit == all.curves[0].logit);
     CHECK(one.curves[1].logit == all.curves[1].logit);
+
+    // A model whose batch is fixed at 1 runs one input per pass: the same curves, for several samples.
+    const Tensor two({2, 1, 2, 3}, {1, 2, 1, 4, 1, 3, 2, 1, 0, 1, 3, 1});
+    const Evaluation fixed = evaluate(linear_image_model(1, 2, 3, kW, 1), two, {ixg},
+                                      options(PerturbationMetric::PixelFlipping, 1, 64), {0});
+    const Evaluation free = evaluate(model, two, {ixg}, options(PerturbationMetric::PixelFlipping, 1, 64), {0});
+    REQUIRE(fixed.curves.size() == 4);
+    for (size_t k = 0; k < 4; ++k) CHECK(fixed.curves[k].logit == free.curves[k].logit);
+    CHECK(error_of([&] { evaluate(linear_image_model(1, 2, 3, kW, 2), two, {ixg}); }).find("batches of exactly 2") !=
+          std::string::npos);
 }
 
 TEST_CASE("evaluate: random maps are seeded per sample") {

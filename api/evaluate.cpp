@@ -368,6 +368,9 @@ std::vector<PerturbationCurve> perturbation_curves(const Model& model, const Ten
                     shape_str(relevance.shape()) + " but the inputs are " + shape_str(inputs.shape()));
     if (static_cast<int64_t>(targets.size()) != g.n)
         throw Error("evaluate: " + std::to_string(targets.size()) + " targets for " + std::to_string(g.n) + " samples");
+    // A NaN would break the ranking (no strict weak order): refused, counted.
+    require_finite(relevance, "evaluate: the attribution" + (method.empty() ? std::string() : " of '" + method + "'"),
+                   "replace the NaN/Inf values first");
     const Tensor x = inputs.device() == Device::CPU ? inputs : model.backend().download(inputs);
     std::vector<PerturbationCurve> curves;
     curves.reserve(2 * g.n);  // pointers into it are queued: no reallocation allowed

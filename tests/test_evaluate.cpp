@@ -220,6 +220,9 @@ TEST_CASE("evaluate: bad input is an Error naming it") {
     CHECK(error_of([&] { evaluate(model, kX, {given}); }) ==
           "evaluate: the attribution of 'file:maps' is [1, 1, 3, 2] but the inputs are [1, 1, 2, 3]");
     CHECK(error_of([&] { evaluate(model, Tensor({1, 6}), {ixg}); }).find("must be images") != std::string::npos);
+    given.relevance = Tensor({1, 1, 2, 3}, {0, 1, NAN, 2, 3, 4});
+    CHECK(error_of([&] { evaluate(model, kX, {given}); }).find("the attribution of 'file:maps': 1 of 6 values are NaN/Inf") !=
+          std::string::npos);
 }
 
 TEST_CASE("evaluate: on the bundled digits CNN, LRP's and the gradient's MoRF curves fall faster than random's") {

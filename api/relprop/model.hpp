@@ -57,6 +57,7 @@ public:
 
 private:
     friend class Attributor;  // takes the device lock (one CUDA stream per model)
+    friend struct EvaluateAccess;  // relprop::evaluate's forward passes take it too (api/evaluate.cpp)
     struct State;
     // Held while using a device backend (one stream per model); not taken on the CPU.
     std::unique_lock<std::mutex> lock_device() const;

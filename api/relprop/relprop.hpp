@@ -17,6 +17,7 @@
 #pragma once
 
 #include "attributor.hpp"
+#include "evaluate.hpp"
 #include "engine/error.h"
 #include "engine/tensor.h"
 #include "io/heatmap.h"

@@ -2,6 +2,7 @@
 //   relprop explain MODEL.onnx INPUT... [options]   relevance, heatmaps, a summary or JSON
 //   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
 //   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
+//   relprop evaluate MODEL.onnx INPUT... [options]  perturbation curves, AOPC/ABPC/AUC, plots
 // Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
 #include <fcntl.h>
 #include <unistd.h>
@@ -14,6 +15,7 @@
 
 #include "engine/error.h"
 #include "tools/cli/commands.h"
+#include "tools/cli/evaluate.h"
 #include "tools/openmp_env.h"
 
 namespace {
@@ -83,6 +85,9 @@ int main(int argc, char** argv) {
     CLI::App* in = app.add_subcommand("inspect", "list the nodes, the rule each gets, and what canonization did");
     add_model_options(*in, model, true);
 
+    EvaluateCommand evaluate;
+    CLI::App* ev = add_evaluate_command(app, evaluate);
+
     try {
         app.parse(argc, argv);
     } catch (const CLI::CallForHelp& e) {
@@ -96,6 +101,7 @@ int main(int argc, char** argv) {
     try {
         if (ex->parsed()) return stdout_written(run_explain(model, inputs, explain, output));
         if (ck->parsed()) return stdout_written(run_check(model, inputs, explain));
+        if (ev->parsed()) return stdout_written(run_evaluate(evaluate));
         return stdout_written(run_inspect(model));
     } catch (const relprop::Error& e) {
         std::fprintf(stderr, "relprop: error: %s\n", e.what());

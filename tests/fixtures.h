@@ -23,6 +23,9 @@ inline std::string fixtures_dir() {
 
 inline std::string fixture_path(const std::string& relative) { return fixtures_dir() + "/" + relative; }
 
+// The bundled demo (tools/demo/: digits.onnx and six PNG digits), with a trailing slash.
+inline std::string demo_dir() { return fixtures_dir() + "/../../tools/demo/"; }
+
 // The ONNX fixtures listed in tests/fixtures/onnx/MANIFEST.
 inline std::vector<std::string> onnx_fixture_names() {
     std::ifstream in(fixture_path("onnx/MANIFEST"));

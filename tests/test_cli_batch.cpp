@@ -18,7 +18,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDemo = std::string(RELPROP_FIXTURES_DIR) + "/../../tools/demo/";
+const std::string kDemo = relprop::test::demo_dir();
 
 std::vector<std::string> lines_of(const fs::path& p) {
     std::ifstream in(p);

@@ -17,7 +17,7 @@ namespace fs = std::filesystem;
 
 namespace {
 
-const std::string kDemo = std::string(RELPROP_FIXTURES_DIR) + "/../../tools/demo/";
+const std::string kDemo = relprop::test::demo_dir();
 const std::string kRun = "evaluate " + kDemo + "digits.onnx " + kDemo + " --no-preprocess ";
 
 // The "mean" AOPC(MoRF) of `method` in the JSON's summary.

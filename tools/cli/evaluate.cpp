@@ -454,7 +454,7 @@ int run_evaluate(const EvaluateCommand& c) {
                                             : (fs::path(c.plot).replace_extension("." + metric_name(metric) + ".png")).string();
         if (path.empty()) continue;
         const Image img = mean_curve_plot(curves, specs, metric, n);
-        write_png(path.string(), img);
+        write_png(path, img);
         plots.push_back(path);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();

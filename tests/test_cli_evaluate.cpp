@@ -151,3 +151,45 @@ TEST_CASE("cli evaluate: bad input is one line, exit code 1, and nothing written
     r = relprop_cli(kRun + "--methods gradient --metric nope");
     CHECK(r.code == 2);
 }
+
+TEST_CASE("cli evaluate: outputs never land on inputs (issue 14's rules): refused before anything is written") {
+    // A copy of the demo folder: the model and the six digits.
+    const fs::path demo = temp_dir() / "ev_safety_demo";
+    fs::remove_all(demo);
+    fs::create_directories(demo);
+    for (const auto& e : fs::directory_iterator(kDemo))
+        if (e.path().extension() == ".png" || e.path().extension() == ".onnx") fs::copy_file(e.path(), demo / e.path().filename());
+    const std::string run = "evaluate " + (demo / "digits.onnx").string() + " " + demo.string() +
+                            " --no-preprocess --step 256 ";
+    const auto files_in = [&] { return std::distance(fs::directory_iterator(demo), fs::directory_iterator{}); };
+    const auto before = files_in();
+    const std::string digit = (demo / "digit_18_8.png").string();
+    const std::string bytes_before = [&] {
+        std::ifstream in(digit, std::ios::binary);
+        return std::string(std::istreambuf_iterator<char>(in), {});
+    }();
+
+    auto r = relprop_cli(run + "--methods random --out-dir " + demo.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--out-dir " + demo.string() + " is the input folder") != std::string::npos);
+    r = relprop_cli(run + "--methods random --plot " + digit);
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--plot " + digit + " is the input") != std::string::npos);
+    r = relprop_cli(run + "--methods random --curves " + (demo / "digits.onnx").string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("is the model") != std::string::npos);
+    CHECK(files_in() == before);
+    std::ifstream in(digit, std::ios::binary);
+    CHECK(std::string(std::istreambuf_iterator<char>(in), {}) == bytes_before);
+
+    // The maps folder of a file:DIR method is an input too: evaluate's run.json would replace explain's.
+    const fs::path maps = temp_dir() / "ev_safety_maps";
+    fs::remove_all(maps);
+    r = relprop_cli("explain " + (demo / "digits.onnx").string() + " " + demo.string() +
+                    " --no-preprocess --out-dir " + maps.string());
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    r = relprop_cli(run + "--methods file:" + maps.string() + " --out-dir " + maps.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--out-dir " + maps.string() + " is the input folder " + maps.string()) != std::string::npos);
+    CHECK(!fs::exists(maps / "summary.json"));
+}

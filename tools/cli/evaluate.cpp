@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -25,7 +26,9 @@
 #include "relprop/evaluate.hpp"
 #include "tools/cli/batches.h"
 #include "tools/cli/inputs.h"
+#include "tools/cli/folder_lock.h"
 #include "tools/cli/json.h"
+#include "tools/cli/output_paths.h"
 
 namespace relprop::cli {
 
@@ -318,6 +321,22 @@ Image mean_curve_plot(const std::vector<PerturbationCurve>& curves, const std::v
     return plot_lines(series, o).image;
 }
 
+// Where the plot of `metric` goes: DIR/plot.<metric>.png, --plot FILE, or FILE.<metric>.png when both
+// metrics run; empty when no plot is asked for.
+std::string plot_path(const EvaluateCommand& c, const EvaluateOptions& base, PerturbationMetric metric) {
+    if (!c.out_dir.empty()) return (fs::path(c.out_dir) / ("plot." + metric_name(metric) + ".png")).string();
+    if (c.plot.empty()) return "";
+    if (base.metrics.size() == 1) return c.plot;
+    return fs::path(c.plot).replace_extension("." + metric_name(metric) + ".png").string();
+}
+
+std::vector<std::string> plot_paths(const EvaluateCommand& c, const EvaluateOptions& base) {
+    std::vector<std::string> paths;
+    for (PerturbationMetric metric : base.metrics)
+        if (std::string p = plot_path(c, base, metric); !p.empty()) paths.push_back(p);
+    return paths;
+}
+
 }  // namespace
 
 int run_evaluate(const EvaluateCommand& c) {
@@ -359,6 +378,22 @@ int run_evaluate(const EvaluateCommand& c) {
         }
         methods.push_back(std::move(m));
     }
+    // Before anything is written: no output may be an input or (a folder) hold one — the model, the
+    // input files and folders, file:DIR maps — and one run per --out-dir at a time (as for explain).
+    std::vector<std::string> map_folders;
+    for (const EvaluatedMethod& m : methods)
+        if (!m.directory.empty()) map_folders.push_back(m.directory);
+    std::vector<OutputLocation> outputs{{"--out-dir", c.out_dir, true}, {"--curves", c.curves, false}};
+    for (const std::string& path : plot_paths(c, base)) outputs.push_back({"--plot", path, false});
+    check_output_locations(c.model, c.inputs, c.method, list_inputs(c.inputs), map_folders, outputs);
+    std::optional<FolderLock> lock;
+    if (!c.out_dir.empty()) {
+        std::error_code ec;
+        fs::create_directories(c.out_dir, ec);
+        if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
+        lock.emplace(c.out_dir);
+    }
+
     const std::vector<int64_t> targets = parse_targets(c.target);
     if (targets.size() > 1 && static_cast<int64_t>(targets.size()) != n)
         throw Error("--target lists " + std::to_string(targets.size()) + " classes for " + std::to_string(n) + " samples");
@@ -447,11 +482,7 @@ int run_evaluate(const EvaluateCommand& c) {
     if (!csv_path.empty()) write_file(csv_path, curves_csv(curves, batch.names));
     std::vector<std::string> plots;
     for (PerturbationMetric metric : base.metrics) {
-        std::string path;
-        if (!c.out_dir.empty()) path = (dir / ("plot." + metric_name(metric) + ".png")).string();
-        else if (!c.plot.empty())
-            path = base.metrics.size() == 1 ? c.plot
-                                            : (fs::path(c.plot).replace_extension("." + metric_name(metric) + ".png")).string();
+        const std::string path = plot_path(c, base, metric);
         if (path.empty()) continue;
         const Image img = mean_curve_plot(curves, specs, metric, n);
         write_png(path, img);

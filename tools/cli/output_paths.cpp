@@ -97,6 +97,20 @@ void check_output_names(const std::vector<std::string>& files, const std::string
     }
 }
 
+void check_output_locations(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo,
+                            const std::vector<std::string>& files, const std::vector<std::string>& extra_inputs,
+                            const std::vector<OutputLocation>& outputs) {
+    std::vector<Input> inputs = inputs_of(mo, io, eo, files);
+    for (const std::string& folder : extra_inputs) inputs.push_back({folder, "the input folder"});
+    for (const OutputLocation& o : outputs) {
+        if (o.path.empty()) continue;
+        if (o.folder)
+            check_folder(o.option, o.path, inputs);
+        else
+            check_file(o.option, o.path, inputs);
+    }
+}
+
 void check_outputs(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo,
                    const std::vector<std::string>& files) {
     const std::vector<Input> inputs = inputs_of(mo, io, eo, files);

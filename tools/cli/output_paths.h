@@ -22,6 +22,17 @@ namespace relprop::cli {
 void check_outputs(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo,
                    const std::vector<std::string>& files);
 
+// The same checks for any command's outputs (relprop evaluate): each entry is an option, its path and
+// whether it names a folder (refused when it is or directly holds an input) or a file (refused when it
+// is one). `extra_inputs` are more input folders the command reads (evaluate's file:DIR maps).
+struct OutputLocation {
+    std::string option, path;
+    bool folder = false;
+};
+void check_output_locations(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo,
+                            const std::vector<std::string>& files, const std::vector<std::string>& extra_inputs,
+                            const std::vector<OutputLocation>& outputs);
+
 // Output names are the input's stem, or stem_i for sample i of a .npy batch. Refused: two inputs with
 // the same stem, and an input whose stem is a .npy input's stem followed by _<digits> (checked from the
 // names alone, before any file is read, so even when that .npy holds a single sample).

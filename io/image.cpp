@@ -154,6 +154,7 @@ Image decode_image(const std::string& bytes, const std::string& source, int64_t 
     if (bytes.size() > static_cast<size_t>(INT_MAX))
         throw Error(source + ": " + std::to_string(bytes.size()) + " bytes, more than the 2 GiB an image file may have");
     check_jpeg_segments(bytes, source);
+    check_png_chunks(bytes, source);
     const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int len = static_cast<int>(bytes.size());
     auto too_large = [&](int64_t w, int64_t h) {

@@ -88,4 +88,25 @@ void check_jpeg_segments(const std::string& b, const std::string& source) {
     }
 }
 
+void check_png_chunks(const std::string& b, const std::string& source) {
+    static const char signature[8] = {'\x89', 'P', 'N', 'G', '\r', '\n', '\x1a', '\n'};
+    if (b.size() < 8 || b.compare(0, 8, signature, 8) != 0) return;
+    const auto be32 = [&](size_t i) {
+        return (uint32_t(uint8_t(b[i])) << 24) | (uint32_t(uint8_t(b[i + 1])) << 16) | (uint32_t(uint8_t(b[i + 2])) << 8) |
+               uint32_t(uint8_t(b[i + 3]));
+    };
+    size_t at = 8;
+    while (at + 8 <= b.size()) {  // a chunk: length, type, data, CRC
+        const uint64_t length = be32(at);
+        const std::string type = b.substr(at + 4, 4);
+        const size_t left = b.size() - (at + 8);
+        if (length > left)
+            throw Error(source + ": not a readable image (corrupt PNG: chunk '" + type + "' at byte " + std::to_string(at) +
+                        " declares " + std::to_string(length) + " bytes of data, only " + std::to_string(left) +
+                        " follow)");
+        if (type == "IEND") return;
+        at += 12 + static_cast<size_t>(length);
+    }
+}
+
 }  // namespace relprop

@@ -16,4 +16,10 @@ namespace relprop {
 // Bytes that are not a JPEG, or a JPEG cut short, pass: stb reports those itself.
 void check_jpeg_segments(const std::string& bytes, const std::string& source);
 
+// Throws relprop::Error ("<source>: not a readable image (corrupt PNG: ...)") when a PNG chunk before
+// IEND declares more data than the file holds. stb_image grows its IDAT buffer to the declared length
+// before reading it: an 80-byte file declaring a 2 GiB chunk made it allocate 2 GiB. With every chunk
+// inside the file, stb's IDAT buffer stays below twice the file size. Bytes that are not a PNG pass.
+void check_png_chunks(const std::string& bytes, const std::string& source);
+
 }  // namespace relprop

@@ -74,6 +74,10 @@ if [[ $SKIP != *tests* ]]; then
     # The same with the algorithms chosen by timing (RELPROP_CUDNN_SEARCH=timed).
     step cuda-tests-timed 120 env RELPROP_CUDNN_SEARCH=timed RELPROP_FIXTURES_DIR="$PWD/tests/fixtures" \
         LD_LIBRARY_PATH="$RELPROP_LD" "$G/bin/relprop-cuda-tests"
+    # And with Winograd and FFT allowed (RELPROP_CUDNN_ALGOS=all): their accuracy against the CPU decides
+    # whether they may become the default (README "CUDA", the vgg16 speed gap).
+    step cuda-tests-all-algos 120 env RELPROP_CUDNN_ALGOS=all RELPROP_FIXTURES_DIR="$PWD/tests/fixtures" \
+        LD_LIBRARY_PATH="$RELPROP_LD" "$G/bin/relprop-cuda-tests"
 fi
 
 # The command line on the GPU against the CPU: the demo (--json names the GPU) and every ONNX fixture

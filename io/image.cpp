@@ -154,7 +154,6 @@ Image decode_image(const std::string& bytes, const std::string& source, int64_t 
     if (bytes.size() > static_cast<size_t>(INT_MAX))
         throw Error(source + ": " + std::to_string(bytes.size()) + " bytes, more than the 2 GiB an image file may have");
     check_jpeg_segments(bytes, source);
-    check_png_chunks(bytes, source);
     const auto* data = reinterpret_cast<const stbi_uc*>(bytes.data());
     const int len = static_cast<int>(bytes.size());
     auto too_large = [&](int64_t w, int64_t h) {
@@ -173,6 +172,7 @@ Image decode_image(const std::string& bytes, const std::string& source, int64_t 
     }
     if (w <= 0 || h <= 0 || int64_t(w) * int64_t(h) > max_pixels) throw too_large(w, h);
 
+    check_png_chunks(bytes, source);  // after the size check: a too-large PNG says so first
     unsigned char* pixels = stbi_load_from_memory(data, len, &w, &h, &comp, 0);
     if (pixels == nullptr)
         throw Error(source + ": not a readable image (stb: " +

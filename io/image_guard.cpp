@@ -101,7 +101,7 @@ void check_png_chunks(const std::string& b, const std::string& source) {
         const std::string type = b.substr(at + 4, 4);
         const size_t left = b.size() - (at + 8);
         if (length > left)
-            throw Error(source + ": not a readable image (corrupt PNG: chunk '" + type + "' at byte " + std::to_string(at) +
+            throw Error(source + ": not a readable image (corrupt or cut short PNG: chunk '" + type + "' at byte " + std::to_string(at) +
                         " declares " + std::to_string(length) + " bytes of data, only " + std::to_string(left) +
                         " follow)");
         if (type == "IEND") return;

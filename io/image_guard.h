@@ -16,7 +16,7 @@ namespace relprop {
 // Bytes that are not a JPEG, or a JPEG cut short, pass: stb reports those itself.
 void check_jpeg_segments(const std::string& bytes, const std::string& source);
 
-// Throws relprop::Error ("<source>: not a readable image (corrupt PNG: ...)") when a PNG chunk before
+// Throws relprop::Error ("<source>: not a readable image (corrupt or cut short PNG: ...)") when a PNG chunk before
 // IEND declares more data than the file holds. stb_image grows its IDAT buffer to the declared length
 // before reading it: an 80-byte file declaring a 2 GiB chunk made it allocate 2 GiB. With every chunk
 // inside the file, stb's IDAT buffer stays below twice the file size. Bytes that are not a PNG pass.

@@ -225,7 +225,8 @@ TEST_CASE("failure table: malformed models, arrays, images and arguments through
         // images
         {"empty image", "explain " + demo + " " + empty_png + pre, 1, empty_png + ": the file is empty, not an image"},
         {"GIF", "explain " + demo + " " + gif + pre, 1, "not a readable image (not a PNG, JPEG or BMP file"},
-        {"truncated PNG", "explain " + demo + " " + cut_png + pre, 1, cut_png + ": not a readable image (stb: "},
+        {"truncated PNG", "explain " + demo + " " + cut_png + pre, 1,
+         cut_png + ": not a readable image (corrupt or cut short PNG: chunk 'IDAT' at byte 33 declares "},
         {"JPEG header only", "explain " + demo + " " + jpeg_header + pre, 1, jpeg_header + ": not a readable image (stb: "},
         {"image of the wrong size", "explain " + demo + " " + big_png + pre, 1,
          "the inputs are [1, 1, 64, 64] but the model takes [-1, 1, 32, 32]"},

@@ -352,7 +352,8 @@ int run_evaluate(const EvaluateCommand& c) {
         throw Error("--methods names a method twice ('" + c.methods + "')");
 
     const Model model = open_model(c.model);
-    const Batch batch = load_inputs(c.inputs, model.input_shape(), c.model.allow_nonfinite);
+    const std::vector<std::string> files = list_inputs(c.inputs);  // listed once: loaded and checked below
+    const Batch batch = load_files(files, c.inputs, model.input_shape(), c.model.allow_nonfinite);
     const Tensor& x = batch.data;
     const int64_t n = x.dim(0);
     if (x.rank() != 4) throw Error("relprop evaluate needs image-shaped inputs [N, C, H, W], not " + shape_str(x.shape()));
@@ -385,7 +386,7 @@ int run_evaluate(const EvaluateCommand& c) {
         if (!m.directory.empty()) map_folders.push_back(m.directory);
     std::vector<OutputLocation> outputs{{"--out-dir", c.out_dir, true}, {"--curves", c.curves, false}};
     for (const std::string& path : plot_paths(c, base)) outputs.push_back({"--plot", path, false});
-    check_output_locations(c.model, c.inputs, c.method, list_inputs(c.inputs), map_folders, outputs);
+    check_output_locations(c.model, c.inputs, c.method, files, map_folders, outputs);
     std::optional<FolderLock> lock;
     if (!c.out_dir.empty()) {
         std::error_code ec;

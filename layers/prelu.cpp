@@ -23,7 +23,9 @@ public:
     Shape infer_shape(const std::vector<Shape>& inputs) const override {
         const Shape& x = inputs.at(0);
         const Shape& s = m_params.at("slope").shape();
-        if (s.size() > x.size() || broadcast_shapes(x, s, "PRelu") != x)
+        bool fits = s.size() <= x.size();
+        for (size_t d = 0; fits && d < s.size(); ++d) fits = s[d] == 1 || s[d] == x[x.size() - s.size() + d];
+        if (!fits)
             throw Error("PRelu: the slope " + shape_str(s) + " does not broadcast to the input " + shape_str(x) +
                         " (per channel of an [N, C, H, W] input it is [C, 1, 1])");
         return x;

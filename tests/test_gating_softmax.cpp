@@ -44,6 +44,13 @@ double sum(const std::vector<float>& v) {
     return s;
 }
 
+// The closing "ratio R" of `relprop check`: input relevance / output relevance.
+double total_ratio(const std::string& output) {
+    const size_t at = output.rfind("ratio ");
+    REQUIRE(at != std::string::npos);
+    return std::stod(output.substr(at + 6));
+}
+
 // The line of `relprop check`'s table for node `name`.
 std::string table_line(const std::string& output, const std::string& name) {
     std::istringstream in(output);
@@ -76,9 +83,9 @@ TEST_CASE("PRelu: per-channel slope as torch exports it, forward by hand, Pass i
     check_forward_and_explain(model, {2, 3, 1, 2});
     // A slope that does not broadcast to the input names the node and the expected shape.
     ModelBuilder bad(13, {1, 3, 2, 2});
-    bad.floats("slope", {2});
+    bad.floats("slope", {5});
     bad.node("PRelu", {"x", "slope"}, {"y"});
-    CHECK_THROWS_WITH_AS(bad.import("y"), doctest::Contains("node 'y' (PRelu): PRelu: the slope [2] does not broadcast"),
+    CHECK_THROWS_WITH_AS(bad.import("y"), doctest::Contains("node 'y' (PRelu): PRelu: the slope [5] does not broadcast"),
                          Error);
 }
 
@@ -321,13 +328,16 @@ TEST_CASE("relprop check shows which node loses or creates relevance: gradient, 
     write_npy(x, input);
     const std::string base = "check " + model + " " + x + " --composite epsilon-plus --canonize none";
 
+    // The gradient on the product: R_s = R·g with a Sigmoid gate g < 1, R_g = Σ R·s into the gate branch; here
+    // the sum is 0.81 of R (the output is the only other node that would differ, and it conserves).
     CliResult r = relprop_cli(base);
     REQUIRE_MESSAGE(r.code == 0, r.output);
     MESSAGE(r.output);
-    CHECK(table_line(r.output, "scaled").find("creates") != std::string::npos);
-    CHECK(r.output.find("nodes that lose or create relevance: #5 'scaled' (Mul) creates") != std::string::npos);
+    CHECK(table_line(r.output, "scaled").find("loses") != std::string::npos);
+    CHECK(r.output.find("nodes that lose or create relevance: #5 'scaled' (Mul) loses") != std::string::npos);
     CHECK(table_line(r.output, "pooled").find(" ok") != std::string::npos);
-    CHECK(r.output.find("ratio 1.000000") == std::string::npos);
+    CHECK(table_line(r.output, "gate").find(" ok") != std::string::npos);
+    CHECK(total_ratio(r.output) < 0.9);
 
     for (const std::string rule : {"mul-signal", "mul-uniform"}) {
         CAPTURE(rule);
@@ -336,7 +346,7 @@ TEST_CASE("relprop check shows which node loses or creates relevance: gradient, 
         MESSAGE(r.output);
         CHECK(table_line(r.output, "scaled").find(" ok") != std::string::npos);
         CHECK(r.output.find("every node conserves relevance") != std::string::npos);
-        CHECK(r.output.find("ratio 1.00000") != std::string::npos);
+        CHECK(total_ratio(r.output) == doctest::Approx(1.0).epsilon(1e-4));  // ZPlus's stabilizer aside
     }
     // mul-signal: the gate branch gets nothing.
     r = relprop_cli(base + " --rule Mul=mul-signal");

@@ -14,6 +14,7 @@
 #include "layers/linear.h"
 #include "rules/rules.h"
 #include "tests/cli_run.h"
+#include "tests/fixtures.h"
 #include "tests/onnx_builder.h"
 
 using namespace relprop;
@@ -378,4 +379,37 @@ TEST_CASE("command line: a model ending in Softmax says what it explains (text a
     CHECK(r.output.find("explaining the logits") != std::string::npos);
     CHECK(r.output.find("  logits ") != std::string::npos);  // the MatMul's line; the Softmax has none
     CHECK(r.output.find("  prob ") == std::string::npos);
+}
+
+TEST_CASE("torch export (tools/make_gating_fixture.py): PRelu, SE gate, channels-last Linear, Gather, Softmax at "
+          "opsets 11 and 13 match torch's outputs and autograd gradients, at the logits and at the probabilities") {
+    const std::string dir = fixture_path("gating/");
+    const Tensor x = read_npy(dir + "input.npy");
+    for (int opset : {11, 13}) {
+        CAPTURE(opset);
+        const Model model = Model::load(dir + "gated_softmax_opset" + std::to_string(opset) + ".onnx");
+        std::string ops;
+        for (const Node& n : model.graph().nodes()) ops += std::string(op_name(n.op->type())) + " ";
+        CHECK(ops == "Conv PRelu ReduceMean Conv Relu Conv Sigmoid Mul Transpose Linear ReduceMean Gather Flatten "
+                     "Linear Softmax ");
+        for (const auto& [output, name] : {std::pair{ExplainOutput::Logits, std::string("logits")},
+                                           std::pair{ExplainOutput::Probabilities, std::string("probabilities")}}) {
+            CAPTURE(name);
+            AttributorOptions o;
+            o.method = Method::Gradient;
+            o.explain_output = output;
+            const Result r = Attributor(model, o)(x);
+            CHECK(r.explained_output == name);
+            const double out_err = max_rel_error(r.logits, read_npy(dir + name + ".npy"));
+            const double grad_err = max_rel_error(r.relevance, read_npy(dir + "gradient_" + name + ".npy"));
+            MESSAGE("opset " << opset << " " << name << ": output rel. error " << out_err << ", gradient " << grad_err);
+            CHECK(out_err <= 1e-5);
+            CHECK(grad_err <= 1e-5);
+        }
+        // LRP with the gate as a constant: a finite relevance.
+        AttributorOptions o;
+        o.rules = {"Mul=mul-signal"};
+        const Result r = Attributor(model, o)(x);
+        for (int64_t i = 0; i < r.relevance.numel(); ++i) REQUIRE(std::isfinite(r.relevance[i]));
+    }
 }

@@ -48,9 +48,33 @@ Method parse_method(const std::string& name) {
     throw Error("unknown method '" + name + "' (known: " + known + ")");
 }
 
+ExplainedGraph explained_graph(const Model& model, ExplainOutput output) {
+    const std::shared_ptr<const Graph>& graph = model.shared_graph();
+    const Value& out = graph->values()[graph->outputs().at(0)];
+    const Node* last = out.producer >= 0 ? &graph->nodes()[out.producer] : nullptr;
+    if (!last || last->op->type() != OpType::Softmax)
+        return {graph, "output", out.name, "the model's output '" + printable(out.name) + "'"};
+    const std::string& logits = graph->values()[last->inputs.at(0)].name;
+    if (output == ExplainOutput::Probabilities || graph->values()[last->inputs.at(0)].producer < 0)  // nothing before it
+        return {graph, "probabilities", out.name,
+                "the probabilities: the output of the final Softmax '" + printable(last->name) + "'"};
+    GraphBuilder b;
+    b.input(graph->values()[graph->inputs().at(0)].name, graph->input_shapes().at(0));
+    for (const Node& n : graph->nodes()) {
+        if (&n == last) continue;
+        std::vector<std::string> inputs;
+        for (int v : n.inputs) inputs.push_back(graph->values()[v].name);
+        b.node(n.name, n.op, inputs, graph->values()[n.output].name);
+    }
+    b.output(logits);
+    return {std::make_shared<const Graph>(b.build()), "logits", logits,
+            "the logits: the input of the final Softmax '" + printable(last->name) + "'"};
+}
+
 struct Attributor::State {
     Model model;
     AttributorOptions options;
+    ExplainedGraph explained;
     std::optional<RuleAssignment> rules;
     std::unique_ptr<Plan> plan;
     Explainer explainer;
@@ -59,8 +83,9 @@ struct Attributor::State {
     State(Model m, AttributorOptions o)
         : model(std::move(m)),
           options(std::move(o)),
-          explainer(model.shared_graph(), model.backend()),
-          executor(model.graph(), model.backend()) {}
+          explained(explained_graph(model, options.explain_output)),
+          explainer(explained.graph, model.backend()),
+          executor(*explained.graph, model.backend()) {}
 };
 
 Attributor::Attributor(Model model, AttributorOptions options)
@@ -72,8 +97,8 @@ Attributor::Attributor(Model model, AttributorOptions options)
         throw Error("keep_node_relevance needs the lrp, gradient or input-x-gradient method, not " + method_name(o.method));
     if (o.method == Method::Lrp || o.use_rules) {
         const auto lock = s.model.lock_device();  // the Plan uploads
-        s.rules = assign_rules(s.model.graph(), o.composite, o.composite_options, o.rules);
-        s.plan = std::make_unique<Plan>(s.model.shared_graph(), *s.rules, s.model.backend());
+        s.rules = assign_rules(*s.explained.graph, o.composite, o.composite_options, o.rules);
+        s.plan = std::make_unique<Plan>(s.explained.graph, *s.rules, s.model.backend());
     }
 }
 
@@ -84,6 +109,7 @@ Attributor& Attributor::operator=(Attributor&&) noexcept = default;
 const Model& Attributor::model() const { return m_state->model; }
 const AttributorOptions& Attributor::options() const { return m_state->options; }
 const RuleAssignment* Attributor::rules() const { return m_state->rules ? &*m_state->rules : nullptr; }
+const ExplainedGraph& Attributor::explained() const { return m_state->explained; }
 
 Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& targets) const {
     const State& s = *m_state;
@@ -96,6 +122,7 @@ Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& t
     const auto lock = s.model.lock_device();
 
     Result r;
+    r.explained_output = s.explained.output_kind;
     if (is_reverse_method(o.method)) {
         const Recording rec = s.explainer.forward(batch, true);
         Explanation e = o.method == Method::Lrp
@@ -109,7 +136,7 @@ Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& t
         r.targets = std::move(e.targets);
         r.relevance = std::move(e.relevance);
         if (o.keep_node_relevance)
-            for (const Node& node : s.model.graph().nodes())
+            for (const Node& node : s.explained.graph->nodes())
                 if (e.at_value[node.output].defined()) r.node_relevance[node.name] = e.at_value[node.output];
         return r;
     }

@@ -29,7 +29,8 @@ namespace relprop {
     X(Erf)                     \
     X(Sqrt)                    \
     X(Pow)                     \
-    X(Neg)
+    X(Neg)                     \
+    X(Exp)
 
 enum class UnaryKind {
 #define RELPROP_UNARY_ENUM(k) k,
@@ -62,6 +63,7 @@ RELPROP_HD inline float unary_forward(const UnaryFn& f, float x) {
         case UnaryKind::Sqrt: return sqrtf(x);
         case UnaryKind::Pow: return f.alpha == 2.0f ? x * x : powf(x, f.alpha);
         case UnaryKind::Neg: return -x;
+        case UnaryKind::Exp: return expf(x);
     }
     return x;
 }
@@ -92,6 +94,7 @@ RELPROP_HD inline float unary_derivative(const UnaryFn& f, float x) {
         case UnaryKind::Sqrt: return 0.5f / sqrtf(x);
         case UnaryKind::Pow: return f.alpha == 2.0f ? 2.0f * x : f.alpha * powf(x, f.alpha - 1.0f);
         case UnaryKind::Neg: return -1.0f;
+        case UnaryKind::Exp: return expf(x);
     }
     return 1.0f;
 }

@@ -44,7 +44,8 @@ void import_add(OnnxNode& n) {
     if (const auto* lin = dynamic_cast<const Linear*>(producer)) {
         const Tensor& w = lin->params().at("weight");
         const int64_t m = w.dim(0);
-        if (bias.numel() == m || bias.numel() == 1) {
+        // [M] (or [1, M], [1, 1, M]...) on the last axis, which is also right for an N-D MatMul's [..., M] output.
+        if (bias.numel() == 1 || (bias.numel() == m && bias.shape().back() == m)) {
             Tensor b = lin->params().count("bias") ? lin->params().at("bias").clone() : Tensor({m});
             for (int64_t i = 0; i < m; ++i) b[i] += bias[bias.numel() == 1 ? 0 : i];
             n.note("Add '" + n.name() + "' folded into the bias of '" + n.producer_name(x) + "'");

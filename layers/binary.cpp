@@ -1,5 +1,6 @@
 #include "layers/binary.h"
 
+#include <functional>
 #include <sstream>
 
 #include "engine/backend.h"
@@ -112,6 +113,29 @@ std::string Binary::describe() const {
     return out.str();
 }
 
+RefArray reference_broadcast(const RefArray& a, const RefArray& b, const std::function<double(double, double)>& f) {
+    const Shape out = broadcast_shapes(a.shape, b.shape, "reference");
+    const Shape sa = left_padded(a.shape, out.size()), sb = left_padded(b.shape, out.size());
+    RefArray y{out, std::vector<double>(shape_numel(out))};
+    std::vector<int64_t> idx(out.size(), 0);
+    for (size_t i = 0; i < y.v.size(); ++i) {
+        int64_t ia = 0, ib = 0;
+        for (size_t d = 0; d < out.size(); ++d) {
+            ia = ia * sa[d] + (sa[d] == 1 ? 0 : idx[d]);
+            ib = ib * sb[d] + (sb[d] == 1 ? 0 : idx[d]);
+        }
+        y.v[i] = f(a.v[ia], b.v[ib]);
+        for (int d = static_cast<int>(out.size()) - 1; d >= 0 && ++idx[d] == out[d]; --d) idx[d] = 0;
+    }
+    return y;
+}
+
+RefArray reference_constant(const Tensor& c) {
+    RefArray k{c.shape(), std::vector<double>(c.numel())};
+    for (int64_t i = 0; i < c.numel(); ++i) k.v[i] = c[i];
+    return k;
+}
+
 namespace {
 
 BinaryKind kind_of(const std::string& onnx) {
@@ -130,32 +154,19 @@ RefArray binary_reference(const Op& op, const std::vector<RefArray>& inputs) {
         a = inputs.at(0);
         b = inputs.at(1);
     } else {
-        const Tensor& c = op.params().at("constant");
-        RefArray k{c.shape(), std::vector<double>(c.numel())};
-        for (int64_t i = 0; i < c.numel(); ++i) k.v[i] = c[i];
+        const RefArray k = reference_constant(op.params().at("constant"));
         a = bin.constant_index() == 0 ? k : inputs.at(0);
         b = bin.constant_index() == 0 ? inputs.at(0) : k;
     }
-    const Shape out = broadcast_shapes(a.shape, b.shape, "reference");
-    const Shape sa = left_padded(a.shape, out.size()), sb = left_padded(b.shape, out.size());
-    RefArray y{out, std::vector<double>(shape_numel(out))};
-    std::vector<int64_t> idx(out.size(), 0);
-    for (size_t i = 0; i < y.v.size(); ++i) {
-        int64_t ia = 0, ib = 0;
-        for (size_t d = 0; d < out.size(); ++d) {
-            ia = ia * sa[d] + (sa[d] == 1 ? 0 : idx[d]);
-            ib = ib * sb[d] + (sb[d] == 1 ? 0 : idx[d]);
-        }
-        const double x = a.v[ia], z = b.v[ib];
+    return reference_broadcast(a, b, [&](double x, double z) {
         switch (bin.kind()) {
-            case BinaryKind::Add: y.v[i] = x + z; break;
-            case BinaryKind::Sub: y.v[i] = x - z; break;
-            case BinaryKind::Mul: y.v[i] = x * z; break;
-            case BinaryKind::Div: y.v[i] = x / z; break;
+            case BinaryKind::Add: return x + z;
+            case BinaryKind::Sub: return x - z;
+            case BinaryKind::Mul: return x * z;
+            case BinaryKind::Div: return x / z;
         }
-        for (int d = static_cast<int>(out.size()) - 1; d >= 0 && ++idx[d] == out[d]; --d) idx[d] = 0;
-    }
-    return y;
+        return x;
+    });
 }
 
 Tensor sample_constant(const Shape& shape, float base) {

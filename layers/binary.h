@@ -4,10 +4,12 @@
 // the Add unit when a constant addend is not a foldable bias). Add of two model values is layers/add.h.
 #pragma once
 
+#include <functional>
 #include <optional>
 
 #include "engine/elementwise.h"
 #include "engine/op.h"
+#include "layers/op_registry.h"
 
 namespace relprop {
 
@@ -19,6 +21,11 @@ Shape left_padded(const Shape& s, size_t rank);
 Tensor broadcast_binary(Backend& backend, BinaryKind kind, const Tensor& a, const Tensor& b);
 /// g summed over the axes broadcast from `shape` (the transpose of broadcasting `shape` to g's shape).
 Tensor reduce_to_shape(Backend& backend, const Tensor& g, const Shape& shape);
+
+/// The naive references' broadcasting loop: f(a, b) elementwise with numpy broadcasting, in double.
+RefArray reference_broadcast(const RefArray& a, const RefArray& b, const std::function<double(double, double)>& f);
+/// A host constant as a RefArray.
+RefArray reference_constant(const Tensor& c);
 
 class Binary final : public Op {
 public:

@@ -19,25 +19,39 @@ Linear::Linear(Tensor weight, std::optional<Tensor> bias) {
 Shape Linear::infer_shape(const std::vector<Shape>& inputs) const {
     const Shape& x = inputs.at(0);
     const Shape& w = m_params.at("weight").shape();
-    if (x.size() != 2) throw Error("Linear expects a 2-D input [N, " + std::to_string(w[1]) + "], got " + shape_str(x));
-    if (x[1] != w[1])
-        throw Error("Linear expects " + std::to_string(w[1]) + " input features (weight " + shape_str(w) + "), got " +
-                    std::to_string(x[1]));
-    return {x[0], w[0]};
+    if (x.size() < 2)
+        throw Error("Linear expects an input [N, " + std::to_string(w[1]) + "] or [N, ..., " + std::to_string(w[1]) +
+                    "], got " + shape_str(x));
+    if (x.back() != w[1])
+        throw Error("Linear expects " + std::to_string(w[1]) + " input features on the last axis (weight " + shape_str(w) +
+                    "), got " + shape_str(x));
+    Shape y = x;
+    y.back() = w[0];
+    return y;
 }
 
+namespace {
+
+// [N, ..., K] as rows [N·…, K]: the N-D case is the same Linear over the last axis.
+Tensor as_rows(const Tensor& t) { return t.reshaped({t.numel() / t.shape().back(), t.shape().back()}); }
+
+}  // namespace
+
 Tensor Linear::forward_with(Backend& backend, const std::vector<Tensor>& inputs, const Params& params) const {
-    Tensor y = backend.empty(infer_shape({inputs.at(0).shape()}));
+    const Shape out = infer_shape({inputs.at(0).shape()});
+    const Tensor x = as_rows(inputs[0]);
+    Tensor y = backend.empty({x.dim(0), out.back()});
     auto bias = params.find("bias");
-    backend.linear_forward(inputs[0], params.at("weight"), bias == params.end() ? nullptr : &bias->second, y);
-    return y;
+    backend.linear_forward(x, params.at("weight"), bias == params.end() ? nullptr : &bias->second, y);
+    return y.reshaped(out);
 }
 
 std::vector<Tensor> Linear::transpose_with(Backend& backend, const std::vector<Shape>& input_shapes,
                                            const Params& params, const Tensor& grad_output) const {
-    Tensor gx = backend.empty(input_shapes.at(0));
-    backend.linear_backward_data(grad_output, params.at("weight"), gx);
-    return {gx};
+    const Tensor gy = as_rows(grad_output);
+    Tensor gx = backend.empty({gy.dim(0), input_shapes.at(0).back()});
+    backend.linear_backward_data(gy, params.at("weight"), gx);
+    return {gx.reshaped(input_shapes[0])};
 }
 
 std::string Linear::describe() const {
@@ -86,8 +100,10 @@ void import_linear(OnnxNode& n) {
             n.require_finite_folded(linear->params().at("bias"), "beta * C (beta = " + std::to_string(beta) + ")");
         return n.emit(linear, {n.runtime_input(0)});
     }
+    if (!n.is_constant(1))
+        throw Error("MatMul of two model values is not supported (the right-hand side must be a constant [K, M])");
     const Tensor b = n.parameter(1, "B (the right-hand side)");
-    if (b.rank() != 2) throw Error("MatMul needs a 2-D constant right-hand side, got " + shape_str(b.shape()));
+    if (b.rank() != 2) throw Error("MatMul needs a 2-D constant right-hand side [K, M], got " + shape_str(b.shape()));
     n.emit(make_matmul(b), {n.runtime_input(0)});
 }
 
@@ -101,6 +117,17 @@ RELPROP_REGISTER_OP(Linear) {
         .kernels = Kernel::Linear | Kernel::Elementwise,
         .onnx = {{"Gemm"}, {"MatMul"}},
         .import = import_linear,
+        .samples = []() -> std::vector<OpSample> {
+            auto make = [](int64_t m, int64_t k, bool bias) {
+                Tensor w({m, k}), b({m});
+                for (int64_t i = 0; i < w.numel(); ++i) w[i] = 0.25f * static_cast<float>(i % 7) - 0.7f;
+                for (int64_t i = 0; i < m; ++i) b[i] = 0.1f * static_cast<float>(i) - 0.2f;
+                return std::make_shared<Linear>(w, bias ? std::optional<Tensor>(b) : std::nullopt);
+            };
+            return {{"Linear [3,5]->4 with bias", make(4, 5, true), {{3, 5}}},
+                    {"Linear channels-last [2,3,4,5]->6 (N-D MatMul)", make(6, 5, false), {{2, 3, 4, 5}}},
+                    {"Linear [2,7,5]->3 with bias (N-D)", make(3, 5, true), {{2, 7, 5}}}};
+        },
     };
 }
 

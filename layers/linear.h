@@ -1,4 +1,6 @@
-// Linear: y = x·Wᵀ + b for x [N, K], "weight" W [M, K], optional "bias" b [M].
+// Linear: y = x·Wᵀ + b for x [N, K], "weight" W [M, K], optional "bias" b [M]; an input [N, ..., K] (a MatMul
+// over the last axis of a channels-last tensor, as ConvNeXt's pointwise convs) is the same map on its rows
+// [N·…, K] (a view, no copy), so every rule for linear layers applies unchanged.
 // ONNX Gemm (transA=0, any transB, alpha, beta, bias C broadcast to [M]) and MatMul with a constant
 // right-hand side are both expressed as Linear; the factories fold their attributes exactly.
 #pragma once

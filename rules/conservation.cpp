@@ -1,6 +1,7 @@
 #include "rules/conservation.h"
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <limits>
 
@@ -52,14 +53,34 @@ std::vector<NodeRelevance> conservation_report(const Graph& graph, const Plan& p
     return report;
 }
 
+bool NodeRelevance::conserves(double tolerance) const {
+    const double scale = std::max({std::abs(out_sum), std::abs(out_min), std::abs(out_max)});
+    return std::abs(change()) <= tolerance * scale;
+}
+
 std::string format_conservation(const std::vector<NodeRelevance>& report) {
-    std::string text = "  #  node                            op              out sum      in sum   in/out     in min      in max\n";
-    char line[256];
+    std::string text =
+        "  #  node                            op              out sum      in sum   in/out     in min      in max  "
+        "conservation\n";
+    std::string offenders;
+    char line[320];
     for (const NodeRelevance& r : report) {
-        std::snprintf(line, sizeof line, "%3d  %-30.30s  %-13.13s %10.5g  %10.5g  %7.4f  %10.4g  %10.4g\n", r.node,
-                      printable(r.name).c_str(), r.op.c_str(), r.out_sum, r.in_sum, r.ratio(), r.in_min, r.in_max);
+        std::string note;
+        if (!r.conserves()) {
+            const double scale = r.out_sum != 0 ? std::abs(r.out_sum) : 1.0;
+            std::snprintf(line, sizeof line, "%s %.3g%s", r.change() < 0 ? "loses" : "creates",
+                          100.0 * std::abs(r.change()) / scale, r.out_sum != 0 ? "%" : " (of nothing)");
+            note = line;
+            offenders += (offenders.empty() ? "" : ", ") + ("#" + std::to_string(r.node) + " '" + printable(r.name) +
+                                                             "' (" + r.op + ") " + note);
+        }
+        std::snprintf(line, sizeof line, "%3d  %-30.30s  %-13.13s %10.5g  %10.5g  %7.4f  %10.4g  %10.4g  %s\n", r.node,
+                      printable(r.name).c_str(), r.op.c_str(), r.out_sum, r.in_sum, r.ratio(), r.in_min, r.in_max,
+                      note.empty() ? "ok" : note.c_str());
         text += line;
     }
+    text += offenders.empty() ? "every node conserves relevance (|in - out| <= 0.1% of what arrives)\n"
+                              : "nodes that lose or create relevance: " + offenders + "\n";
     return text;
 }
 

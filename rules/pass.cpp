@@ -1,4 +1,8 @@
-// Pass: the relevance goes through unchanged (relu, batchnorm, identity, flatten).
+// Pass: the relevance goes through unchanged (relu, batchnorm, identity, flatten). It takes any single-input op,
+// so it is also the rule for scaling by a constant (Mul or Div with one constant operand: a layer scale, a
+// normalization by a constant): `--rule Mul=pass` keeps each element's relevance where it is, which is LRP's
+// answer for a diagonal linear map without bias (ε-LRP on y = c·x gives R_x = x·c·R/(c·x) = R). On a Mul of
+// two model values it is an Error (use mul-signal or mul-uniform there).
 #include "engine/error.h"
 #include "rules/rules.h"
 

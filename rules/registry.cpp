@@ -56,6 +56,10 @@ const std::vector<RuleEntry>& entries() {
         {"norm", "norm", 0, [](const Args& a) { return make_norm(a.options); }},
         {"pass", "pass", 0, [](const Args&) { return make_pass(); }},
         {"gradient", "gradient", 0, [](const Args&) { return make_gradient(); }},
+        {"mul-signal", "mul-signal  (Mul nodes: all relevance to the signal, the larger factor; the gate gets none)", 0,
+         [](const Args&) { return make_mul_signal(); }},
+        {"mul-uniform", "mul-uniform  (Mul nodes: half of the relevance to each factor, AttnLRP)", 0,
+         [](const Args&) { return make_mul_uniform(); }},
         {"select", "select:skip|residual|0|1  (Add nodes: all relevance to one input)", 0,
          [](const Args& a) {
              if (a.words.size() != 1) throw Error("rule select needs one argument: select:skip, select:residual, select:0 or select:1");

@@ -33,6 +33,10 @@ std::shared_ptr<const Rule> make_pass();
 // "residual" (the branch, produced later).
 std::shared_ptr<const Rule> make_select(const std::string& which);
 std::shared_ptr<const Rule> make_gradient();
+// For Mul nodes (opt-in; the default is the gradient, as in zennit): all relevance to the signal, the gate as a
+// constant (rules/mul_signal.cpp), or half to each factor (AttnLRP's uniform rule, rules/mul_uniform.cpp).
+std::shared_ptr<const Rule> make_mul_signal();
+std::shared_ptr<const Rule> make_mul_uniform();
 
 // "NAME[:ARG,...]" with NAME one of rule_names() and ARGs positional numbers (a list of per-channel
 // values separated by '/'), "stabilizer=X" or "zero_bias". Throws relprop::Error listing the names.

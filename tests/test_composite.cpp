@@ -137,7 +137,7 @@ TEST_CASE("overrides by op type, name glob, index and first layer; a later overr
     CHECK_THROWS_WITH_AS(assign_rules(*g, "epsilon-plus", {}, {parse_override("nothing*=flat")}),
                          doctest::Contains("rule override 'nothing*' matches no node"), Error);
     CHECK_THROWS_WITH_AS(parse_override("Conv"), doctest::Contains("expected SELECTOR=RULE"), Error);
-    CHECK_THROWS_WITH_AS(assign_rules(*g, "epsilon-plus", {}, {parse_override("op:Softmax=flat")}),
+    CHECK_THROWS_WITH_AS(assign_rules(*g, "epsilon-plus", {}, {parse_override("op:Softsign=flat")}),
                          doctest::Contains("unknown op type"), Error);
     // A rule that cannot run on the node it was given is refused when the plan is made, naming the node.
     auto backend = make_backend("cpu");

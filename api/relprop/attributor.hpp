@@ -40,6 +40,26 @@ Method parse_method(const std::string& name);
 /// Every method's name, in the order of the enum.
 std::vector<std::string> method_names();
 
+/// Where a model that ends in a Softmax is explained.
+enum class ExplainOutput {
+    Logits,         ///< at the Softmax's input, its logits (the Softmax is left out; the default)
+    Probabilities,  ///< at the Softmax's output (the Softmax is kept and gets the gradient)
+};
+
+/// The graph an Attributor explains and what its output is.
+struct ExplainedGraph {
+    std::shared_ptr<const Graph> graph;  ///< the model's graph, or it without its final Softmax
+    /// "logits" (a final Softmax left out), "probabilities" (a final Softmax kept) or "output" (no final Softmax).
+    std::string output_kind;
+    std::string value;        ///< the name of the value explained
+    std::string description;  ///< in words, for messages ("the logits: the input of the final Softmax 'prob'")
+};
+
+/// The graph explained for `output`: when the model's output is computed by a Softmax (the last node) and
+/// `output` is Logits, the graph up to that Softmax's input; otherwise the model's graph. A Softmax anywhere
+/// else is always kept (its category's rule is the gradient).
+ExplainedGraph explained_graph(const Model& model, ExplainOutput output);
+
 /// What an Attributor computes. Fields a method does not use are ignored.
 struct AttributorOptions {
     Method method = Method::Lrp;
@@ -62,11 +82,17 @@ struct AttributorOptions {
     OcclusionOptions occlusion;
     /// Accept inputs with NaN/Inf values (by default they are an Error saying how many and where).
     bool allow_nonfinite = false;
+    /// A model ending in a Softmax: explain its logits (default) or its probabilities (explained_graph()).
+    ExplainOutput explain_output = ExplainOutput::Logits;
 };
 
 /// One batch explained.
 struct Result {
-    Tensor logits;                 ///< the model's output for the batch, [N, classes] (host)
+    Tensor logits;                 ///< the output explained for the batch, [N, classes] (host): the model's
+                                   ///< output, or the logits before a final Softmax (see explained_output)
+    /// What `logits` and the targets refer to: "logits" (the input of the model's final Softmax, which was
+    /// left out), "probabilities" (the final Softmax kept) or "output" (the model has no final Softmax).
+    std::string explained_output;
     std::vector<int64_t> targets;  ///< the class explained, per sample
     Tensor relevance;              ///< the attribution, shaped like the input (host)
     /// With keep_node_relevance: the relevance arriving at each node's output, by node name (host;
@@ -91,8 +117,10 @@ public:
 
     const Model& model() const;
     const AttributorOptions& options() const;
-    /// LRP: the rule of every node (by node index); empty for the other methods.
+    /// LRP: the rule of every node (by node index of explained().graph); empty for the other methods.
     const RuleAssignment* rules() const;
+    /// The graph explained (the model's, or it without its final Softmax) and what its output is.
+    const ExplainedGraph& explained() const;
 
 private:
     struct State;

@@ -201,12 +201,15 @@ Dense naive_conv2d_transpose(const Dense& gy, const Dense& w, const ConvGeometry
 
 // ---- linear ---------------------------------------------------------------------------------------------------
 
+// x [N, ..., K]: the rows [N·…, K] through the layer (an N-D MatMul over the last axis).
 Dense naive_linear(const Dense& x, const Dense& w, const Dense* bias) {
-    require_rank(x, 2, "linear input");
+    if (x.shape.size() < 2) throw Error("naive linear: the input needs rank >= 2");
     require_rank(w, 2, "linear weight");
-    const int64_t N = x.shape[0], K = x.shape[1], M = w.shape[0];
+    const int64_t K = x.shape.back(), N = x.numel() / K, M = w.shape[0];
     if (w.shape[1] != K) throw Error("naive linear: K mismatch");
-    Dense y({N, M});
+    Shape ys = x.shape;
+    ys.back() = M;
+    Dense y(ys);
     for (int64_t n = 0; n < N; ++n)
         for (int64_t m = 0; m < M; ++m) {
             double s = bias ? (*bias)[m] : 0.0;
@@ -217,10 +220,12 @@ Dense naive_linear(const Dense& x, const Dense& w, const Dense* bias) {
 }
 
 Dense naive_linear_transpose(const Dense& gy, const Dense& w) {
-    require_rank(gy, 2, "linear grad_output");
-    const int64_t N = gy.shape[0], M = w.shape[0], K = w.shape[1];
-    if (gy.shape[1] != M) throw Error("naive linear transpose: M mismatch");
-    Dense gx({N, K});
+    if (gy.shape.size() < 2) throw Error("naive linear transpose: grad_output needs rank >= 2");
+    const int64_t M = w.shape[0], K = w.shape[1], N = gy.numel() / M;
+    if (gy.shape.back() != M) throw Error("naive linear transpose: M mismatch");
+    Shape xs = gy.shape;
+    xs.back() = K;
+    Dense gx(xs);
     for (int64_t n = 0; n < N; ++n)
         for (int64_t k = 0; k < K; ++k) {
             double s = 0.0;

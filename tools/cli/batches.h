@@ -12,6 +12,9 @@
 
 namespace relprop::cli {
 
+// --explain-output as the API's enum.
+ExplainOutput explain_output_of(const ExplainOptions& eo);
+
 // The attribution method and its parameters from the command line. `images`: the inputs are images
 // (the ZBox bounds then default to those of the preprocessing).
 AttributorOptions attributor_options(const Model& model, const ModelOptions& mo, const InputOptions& io,

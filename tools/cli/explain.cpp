@@ -81,6 +81,10 @@ void copy_rows(const Tensor& from, Tensor& to, int64_t first) {
 
 }  // namespace
 
+ExplainOutput explain_output_of(const ExplainOptions& eo) {
+    return eo.explain_output == "probabilities" ? ExplainOutput::Probabilities : ExplainOutput::Logits;
+}
+
 AttributorOptions attributor_options(const Model& model, const ModelOptions& mo, const InputOptions& io,
                                      const ExplainOptions& eo, bool images) {
     AttributorOptions o;
@@ -90,6 +94,7 @@ AttributorOptions attributor_options(const Model& model, const ModelOptions& mo,
     o.allow_nonfinite = mo.allow_nonfinite;
     o.init = eo.init == "logit" ? RelevanceInit::OneHotLogit : RelevanceInit::OneHot;
     o.use_rules = eo.with_rules;
+    o.explain_output = explain_output_of(eo);
     if (eo.with_rules && o.method != Method::SmoothGrad && o.method != Method::IntegratedGradients)
         throw Error("--with-rules applies to --method smoothgrad and integrated-gradients, not " + eo.method);
     if (o.method == Method::Lrp || o.use_rules) {
@@ -212,7 +217,8 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
                         ",\n  \"backend\": " + json_string(model.device()) + ",\n  \"method\": " +
                         json_string(eo.method) + ",\n  \"composite\": " +
                         json_string(eo.method == "lrp" || eo.with_rules ? mo.composite : "") + ",\n  \"canonize\": " +
-                        json_string(mo.canonize) + ",\n  \"samples\": [\n";
+                        json_string(mo.canonize) + ",\n  \"explained_output\": " + json_string(explain.explained().output_kind) +
+                        ",\n  \"explained_value\": " + json_string(explain.explained().value) + ",\n  \"samples\": [\n";
         for (int64_t i = 0; i < n; ++i) {
             const float* row = r.logits.data() + i * classes;
             const int64_t pred = std::max_element(row, row + classes) - row;
@@ -227,11 +233,15 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
         std::fputs(s.c_str(), stdout);
         return 0;
     }
+    if (explain.explained().output_kind != "output")
+        std::printf("explaining %s%s\n", explain.explained().description.c_str(),
+                    explain.explained().output_kind == "logits" ? " (--explain-output probabilities keeps the Softmax)" : "");
+    const char* score = explain.explained().output_kind == "probabilities" ? "probability" : "logit";
     for (int64_t i = 0; i < n; ++i) {
         const float* row = r.logits.data() + i * classes;
         const int64_t pred = std::max_element(row, row + classes) - row;
-        std::printf("%s: predicted class %lld (logit %.4g), explained class %lld, relevance sum %.6g\n",
-                    batch.names[i].c_str(), static_cast<long long>(pred), row[pred],
+        std::printf("%s: predicted class %lld (%s %.4g), explained class %lld, relevance sum %.6g\n",
+                    batch.names[i].c_str(), static_cast<long long>(pred), score, row[pred],
                     static_cast<long long>(r.targets[i]), sums[i]);
     }
     if (!oo.out.empty()) std::printf("relevance %s written to %s\n", shape_str(r.relevance.shape()).c_str(), oo.out.c_str());
@@ -245,8 +255,11 @@ int run_check(const ModelOptions& mo, const InputOptions& io, const ExplainOptio
     const Batch batch = load_inputs(io, model.input_shape(), mo.allow_nonfinite);
     std::vector<float> low, high;
     image_bounds(io, channels_of(model), any_image(io), low, high);
-    const Plan plan(model.shared_graph(), rules_for(model, mo, low, high), model.backend());
-    const Explainer explainer(model.shared_graph(), model.backend());
+    const ExplainedGraph explained = explained_graph(model, explain_output_of(eo));
+    const Plan plan(explained.graph, assign_rules(*explained.graph, mo.composite, composite_options_for(mo, low, high), mo.rules),
+                    model.backend());
+    const Explainer explainer(explained.graph, model.backend());
+    std::printf("explaining %s\n", explained.description.c_str());
     const RelevanceInit init = eo.init == "logit" ? RelevanceInit::OneHotLogit : RelevanceInit::OneHot;
     const std::vector<int64_t> targets = parse_targets(eo.target);
     const int64_t n = batch.data.dim(0);
@@ -257,7 +270,7 @@ int run_check(const ModelOptions& mo, const InputOptions& io, const ExplainOptio
         const int64_t count = std::min<int64_t>(eo.batch_size, n - first);
         const Recording rec = explainer.forward(slice_batch(batch.data, first, count), mo.allow_nonfinite);
         const Explanation e = explainer.explain(rec, plan, targets_for_slice(targets, first, count), init, true);
-        const std::vector<NodeRelevance> part = conservation_report(model.graph(), plan, rec, e);
+        const std::vector<NodeRelevance> part = conservation_report(*explained.graph, plan, rec, e);
         if (report.empty()) report = part;
         else
             for (size_t k = 0; k < part.size(); ++k) {

@@ -83,6 +83,10 @@ void add_explain_options(CLI::App& app, ExplainOptions& o) {
     app.add_option("--target", o.target, "argmax, a class N, or one per sample N,M,... (default argmax)");
     app.add_option("--init", o.init, "output relevance: onehot or logit (one-hot × logit) (default onehot)")
         ->check(CLI::IsMember({"onehot", "logit"}));
+    app.add_option("--explain-output", o.explain_output,
+                   "a model ending in a Softmax: explain its logits (the Softmax's input; default) or its "
+                   "probabilities (the Softmax kept, gradient rule)")
+        ->check(CLI::IsMember({"logits", "probabilities"}));
     app.add_option("--batch-size", o.batch_size, "samples per forward/reverse pass (default 16)")
         ->check(CLI::PositiveNumber);
 }

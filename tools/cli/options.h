@@ -36,6 +36,7 @@ struct ExplainOptions {
     std::string method = "lrp";
     std::string target = "argmax";
     std::string init = "onehot";
+    std::string explain_output = "logits";  // a model ending in a Softmax: logits (its input) or probabilities
     int batch_size = 16;
     // smoothgrad
     float noise_level = 0.1f;

@@ -141,6 +141,7 @@ std::string settings_json(const ModelOptions& mo, const InputOptions& io, const 
       << ", \"epsilon\": " << json_number(mo.epsilon) << ", \"zero_bias\": " << (mo.zero_bias ? "true" : "false")
       << ", \"low\": " << json_string(mo.low) << ", \"high\": " << json_string(mo.high)
       << ", \"target\": " << json_string(eo.target) << ", \"init\": " << json_string(eo.init)
+      << ", \"explain_output\": " << json_string(eo.explain_output)
       << ", \"noise_level\": " << json_number(eo.noise_level) << ", \"samples\": " << eo.samples
       << ", \"seed\": " << eo.seed << ", \"steps\": " << eo.steps << ", \"baseline\": " << json_string(eo.baseline)
       << ", \"window\": " << json_string(eo.window) << ", \"stride\": " << json_string(eo.stride)

@@ -50,6 +50,7 @@ const ConvLayer kLayers[] = {
     {"vgg16 conv4_2", 512, 28, 512, 3, 1},
     {"vgg16 conv5_2", 512, 14, 512, 3, 1},
     {"resnet50 stem 7x7/2", 3, 224, 64, 7, 2},
+    {"resnet50 layer1 3x3", 64, 56, 64, 3, 1},
     {"resnet50 layer1 1x1 256->64", 256, 56, 64, 1, 1},
     {"resnet50 layer2 3x3/2", 128, 56, 128, 3, 2},
     {"resnet50 layer3 3x3", 256, 14, 256, 3, 1},
@@ -133,8 +134,9 @@ TEST_CASE("conv accuracy: float32 convolutions at VGG16 and ResNet50 layer sizes
     uint32_t seed = 1;
     for (const ConvLayer& l : kLayers) {
         const LayerError e = layer_error(*backend, l, seed++);
-        MESSAGE(l.name << ": relative L2 error forward " << e.forward << ", backward data " << e.backward);
-        CAPTURE(l.name);
+        MESSAGE(std::string(l.name) << ": relative L2 error forward " << e.forward << ", backward data " << e.backward);
+        const std::string layer = l.name;
+        CAPTURE(layer);
         CHECK(e.forward < kForwardBound);
         CHECK(e.backward < kBackwardBound);
         CHECK(e.forward > 0.0);  // float32 rounding is there: the reference is not the tested result itself

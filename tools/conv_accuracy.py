@@ -15,6 +15,12 @@ do not.
     VENV_WITH_TF/bin/python tools/conv_accuracy.py --engines tf        # TensorFlow, where installed
 
 Prints one table row per layer and direction; --json FILE writes the figures.
+
+End to end (--gradient MODEL --full-dir DIR --relprop BIN): the input gradient of the seeded torchvision MODEL
+(vgg16 or resnet50, DIR from tools/make_onnx_fixtures.py --full) for its float64 top class, from relprop
+(`relprop explain --method gradient`, its default convolution layouts and RELPROP_CONV_LAYOUT=blocked, the
+layouts before issue 15 §6) and from torch in float32, each against torch's float64 gradient; also the ReLU
+and max-pool decisions torch's float32 forward takes differently from float64.
 """
 
 import argparse
@@ -29,6 +35,7 @@ LAYERS = [
     ("vgg16 conv4_2", 512, 28, 512, 3, 1),
     ("vgg16 conv5_2", 512, 14, 512, 3, 1),
     ("resnet50 stem 7x7/2", 3, 224, 64, 7, 2),
+    ("resnet50 layer1 3x3", 64, 56, 64, 3, 1),
     ("resnet50 layer1 1x1 256->64", 256, 56, 64, 1, 1),
     ("resnet50 layer2 3x3/2", 128, 56, 128, 3, 2),
     ("resnet50 layer3 3x3", 256, 14, 256, 3, 1),
@@ -149,12 +156,67 @@ def tf_engine():
 ENGINES = {"ort": ort_engine, "torch": torch_engine, "tf": tf_engine}
 
 
+def gradient_end_to_end(name, full_dir, relprop):
+    import os
+    import subprocess
+    import tempfile
+
+    import torch
+    sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+    from make_onnx_fixtures import build_full
+
+    torch.set_num_threads(2)
+    model, _ = build_full(name)
+    x = np.load(os.path.join(full_dir, name + ".input.npy"))
+
+    def grad(m, dtype):
+        xt = torch.from_numpy(x).to(dtype).requires_grad_(True)
+        m = m.to(dtype)
+        flips = []
+        hooks = [mod.register_forward_hook(lambda mod, i, o: flips.append(o.detach().clone()))
+                 for mod in m.modules() if isinstance(mod, (torch.nn.Conv2d, torch.nn.MaxPool2d))]
+        out = m(xt)
+        for h in hooks:
+            h.remove()
+        return out, flips, xt
+
+    out64, acts64, x64 = grad(model, torch.float64)
+    target = int(out64.argmax())
+    out64[0, target].backward()
+    g64 = x64.grad.numpy()
+    out32, acts32, x32 = grad(model, torch.float32)
+    out32[0, target].backward()
+    relu_flips = sum(int(((a > 0) != (b > 0)).sum()) for a, b in zip(acts32, acts64))
+    print(f"{name}: top class {target}; torch float32 forward: {relu_flips} conv/pool outputs with another sign "
+          f"than in float64")
+    rows = [("torch " + torch.__version__ + " float32", x32.grad.numpy())]
+    with tempfile.TemporaryDirectory() as tmp:
+        for label, layout in (("relprop (default layouts)", None), ("relprop RELPROP_CONV_LAYOUT=blocked", "blocked")):
+            env = dict(os.environ)
+            env.pop("RELPROP_CONV_LAYOUT", None)
+            if layout:
+                env["RELPROP_CONV_LAYOUT"] = layout
+            out = os.path.join(tmp, "g.npy")
+            subprocess.run([relprop, "explain", os.path.join(full_dir, name + ".onnx"),
+                            os.path.join(full_dir, name + ".input.npy"), "--method", "gradient",
+                            "--target", str(target), "--out", out], check=True, env=env, stdout=subprocess.DEVNULL)
+            rows.append((label, np.load(out)))
+    for label, g in rows:
+        print(f"| {name} input gradient | {label} | {rel_l2(g, g64):.2e} |")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--engines", default="ort,torch", help="comma list of ort, torch, tf (default ort,torch)")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--json", help="write the figures here")
+    ap.add_argument("--gradient", metavar="MODEL", help="instead, the end-to-end input gradient of vgg16 or resnet50")
+    ap.add_argument("--full-dir", default="tests/fixtures/full", help="with --gradient: the --full exports")
+    ap.add_argument("--relprop", default="build/tools/relprop", help="with --gradient: the relprop command")
     args = ap.parse_args()
+    if args.gradient:
+        gradient_end_to_end(args.gradient, args.full_dir, args.relprop)
+        return
     engines = []
     for e in args.engines.split(","):
         try:

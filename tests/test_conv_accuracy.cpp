@@ -5,23 +5,27 @@
 // channels (a few, evenly spaced, so the naive double reference stays fast), y64 computed from the same float
 // inputs by tests/reference's naive convolution.
 //
-// What a float32 convolution reaches (tools/conv_accuracy.py, the same layers, relative L2 against float64;
-// 2-core AMD EPYC, AVX2):
-//   layer                               forward: onnxruntime 1.32  TensorFlow 2.21   backward data: ORT   TF
-//   vgg16 conv3_2 3x3 256->256 @56              1.51e-7            1.69e-7                        2.13e-7 2.92e-7
-//   vgg16 conv4_2 3x3 512->512 @28              1.81e-7            1.89e-7                        2.15e-7 2.94e-7
-//   vgg16 conv5_2 3x3 512->512 @14              1.82e-7            1.88e-7                        2.15e-7 2.95e-7
-//   resnet50 stem 7x7/2 3->64 @224              1.31e-7            2.17e-7                        1.60e-7 1.59e-7
-//   resnet50 1x1 256->64 @56                    1.51e-7            2.02e-7                        1.45e-7 1.45e-7
-//   resnet50 3x3/2 128->128 @56                 1.39e-7            1.72e-7                        2.05e-7 2.05e-7
-//   resnet50 3x3 256->256 @14                   1.51e-7            1.72e-7                        2.13e-7 2.93e-7
-//   resnet50 1x1/2 512->1024 @28                1.51e-7            2.06e-7                        2.11e-7 2.89e-7
-//   resnet50 1x1 2048->512 @7                   1.65e-7            1.86e-7                        2.91e-7 2.93e-7
-//   resnet50 3x3 512->512 @7                    1.78e-7            1.98e-7                        2.96e-7 2.97e-7
-// Before the fix, relprop's forward 3×3 convolutions with ≥ 128 input channels ran on oneDNN's direct kernel
-// (jit:avx2), which sums all C·KH·KW products of an output in one running float: 6.0e-7 at 256 channels,
-// 8.5–8.9e-7 at 512, 4.2e-7 at 128 (Debian's torch 1.13, on the same oneDNN kernel, shows the same figures).
-// The bounds below are twice the worst onnxruntime figure of each direction.
+// What other float32 engines reach (tools/conv_accuracy.py, the same layers and data model with numpy's random
+// streams, relative L2 against float64 over all outputs; 2-core AMD EPYC, AVX2; onnxruntime 1.32, TensorFlow 2.21,
+// Debian's torch 1.13, whose CPU convolutions are oneDNN's direct kernels like relprop's before the fix):
+//   layer                               forward: ORT     TF       torch    backward data: ORT     TF       torch
+//   vgg16 conv3_2                                1.51e-07 1.69e-07 6.08e-07                2.13e-07 2.92e-07 2.95e-07
+//   vgg16 conv4_2                                1.81e-07 1.89e-07 8.41e-07                2.15e-07 2.94e-07 4.11e-07
+//   vgg16 conv5_2                                1.82e-07 1.88e-07 8.30e-07                2.15e-07 2.95e-07 4.11e-07
+//   resnet50 stem 7x7/2                          1.31e-07 2.17e-07 2.17e-07                1.60e-07 1.59e-07 1.64e-07
+//   resnet50 layer1 3x3                          1.24e-07 1.59e-07 3.00e-07                1.56e-07 1.56e-07 1.60e-07
+//   resnet50 layer1 1x1 256->64                  1.44e-07 2.04e-07 1.44e-07                1.44e-07 1.44e-07 1.48e-07
+//   resnet50 layer2 3x3/2                        1.35e-07 1.66e-07 4.35e-07                2.06e-07 2.06e-07 2.10e-07
+//   resnet50 layer3 3x3                          1.51e-07 1.72e-07 5.84e-07                2.13e-07 2.94e-07 2.96e-07
+//   resnet50 layer3 downsample 1x1/2             1.49e-07 2.05e-07 1.49e-07                2.10e-07 2.88e-07 5.72e-07
+//   resnet50 layer4 1x1 2048->512                1.65e-07 1.86e-07 1.65e-07                2.89e-07 2.92e-07 4.08e-07
+//   resnet50 layer4 3x3                          1.83e-07 2.00e-07 8.12e-07                2.95e-07 2.96e-07 4.15e-07
+// relprop before the fix (RELPROP_CONV_LAYOUT=blocked, this test's data): forward 5.7e-7 (vgg16 conv3_2),
+// 8.3e-7, 8.8e-7, 2.2e-7 (stem), 3.3e-7, 1.2e-7, 4.1e-7, 5.9e-7, 1.8e-7, 1.6e-7, 8.4e-7 (layer4 3x3), in the order
+// below: the 3×3 convolutions with ≥ 128 channels ran on oneDNN's direct kernel (jit:avx2), whose one running
+// sum per output loses √(C·9)-proportional precision (engine/cpu/cpu_backend.cpp). After: forward 1.2–2.2e-7 except
+// resnet50 layer1 3x3 (64 channels, still the direct kernel: 3.3e-7), backward data 1.3–3.0e-7 (unchanged).
+// The bounds are twice the worst onnxruntime figure of each direction.
 #include <doctest/doctest.h>
 
 #include <cmath>
@@ -36,8 +40,8 @@ using namespace relprop;
 
 namespace {
 
-constexpr double kForwardBound = 2 * 1.82e-7;
-constexpr double kBackwardBound = 2 * 2.96e-7;
+constexpr double kForwardBound = 2 * 1.83e-7;
+constexpr double kBackwardBound = 2 * 2.95e-7;
 
 struct ConvLayer {
     const char* name;

@@ -87,7 +87,8 @@ void map2(const char* kernel, const Tensor& a, const Tensor& b, Tensor& out, F f
 // TensorFlow's. The GEMM convolution sums in K blocks and reaches their level (1.7–2.1e-7); the 1×1 kernel
 // blocks its reduction too (1.5–1.7e-7), and the direct backward-data kernel is at onnxruntime's level as it is
 // (tests/test_conv_accuracy.cpp, tools/conv_accuracy.py). So a forward convolution with more than
-// kDirectMaxTerms products per output runs in plain layouts.
+// kDirectMaxTerms products per output runs in plain layouts. The cost, measured per layer (CPU time, src/dst
+// reorders of the blocked path included): +18% on VGG16's 3×3 layers with ≥ 128 channels, +15% on ResNet50's.
 enum class ConvLayout { Blocked, Plain };
 constexpr int64_t kDirectMaxTerms = 576;  // 64 channels 3×3: the direct kernel's error is 3.0e-7 there
 

@@ -33,6 +33,9 @@ std::shared_ptr<const Rule> make_pass();
 // "residual" (the branch, produced later).
 std::shared_ptr<const Rule> make_select(const std::string& which);
 std::shared_ptr<const Rule> make_gradient();
+// For LayerNormalization nodes: the normalization factor held constant, then LRP-ε through the linear map
+// (rules/layernorm_identity.cpp; Ali et al. 2022, AttnLRP).
+std::shared_ptr<const Rule> make_layernorm_identity(float epsilon = 1e-6f);
 
 // "NAME[:ARG,...]" with NAME one of rule_names() and ARGs positional numbers (a list of per-channel
 // values separated by '/'), "stabilizer=X" or "zero_bias". Throws relprop::Error listing the names.

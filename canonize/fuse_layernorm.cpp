@@ -71,7 +71,7 @@ PassResult fuse_layernorm(const Graph& graph) {
         const int sub = ed.producer(d), sqrt = ed.producer(sd);
         if (sub < 0 || sqrt < 0 || !activation_fn(*ed.nodes()[sqrt].op, OpType::Sqrt) || !ed.single_use(sd)) continue;
         const Binary* sb = as_binary(*ed.nodes()[sub].op, OpType::Sub);
-        if (!sb || sb->constant_index() >= 0 || ed.use_count(d) != 2 || ed.is_graph_output(d)) continue;
+        if (!sb || sb->constant_index() >= 0 || ed.is_graph_output(d)) continue;
         const std::string x = ed.nodes()[sub].inputs[0];
         const std::string& mu = ed.nodes()[sub].inputs[1];
         const int mean1 = mean_node(ed, mu, x);
@@ -94,7 +94,8 @@ PassResult fuse_layernorm(const Graph& graph) {
         const Binary* mm = as_binary(*sqn.op, OpType::Mul);
         const bool squares_d = (pw && pw->alpha == 2.0f && sqn.inputs[0] == d) ||
                                (mm && mm->constant_index() < 0 && sqn.inputs[0] == d && sqn.inputs[1] == d);
-        if (!squares_d) continue;
+        // d is read by the square (twice for d·d) and the division, and by nothing else.
+        if (!squares_d || ed.use_count(d) != (pw ? 2u : 3u)) continue;
         const auto& r1 = dynamic_cast<const Reduce&>(*ed.nodes()[mean1].op);
         const auto& r2 = dynamic_cast<const Reduce&>(*ed.nodes()[mean2].op);
         const Shape& shape = ed.shape(x);

@@ -46,14 +46,17 @@ bool broadcasts_over_normalized(const Tensor& c, const Shape& shape, int64_t axi
     return true;
 }
 
-// The constant of a single-use-input Binary of `type` reading `value`, with the node; null if there is none.
-const Tensor* affine_after(const GraphEditor& ed, const std::string& value, OpType type, const Shape& shape,
-                           int64_t axis, size_t& node) {
-    if (!ed.single_use(value)) return nullptr;
+// The constant of the Binary of `type` that alone reads `value`, shaped as the normalized axes (its leading
+// 1s dropped), with the node; an empty tensor if there is none.
+Tensor affine_after(const GraphEditor& ed, const std::string& value, OpType type, const Shape& shape, int64_t axis,
+                    size_t& node) {
+    if (!ed.single_use(value)) return {};
     node = ed.consumers(value).at(0);
     const Binary* b = as_binary(*ed.nodes()[node].op, type);
     const Tensor* c = b ? binary_constant(*b) : nullptr;
-    return c && broadcasts_over_normalized(*c, shape, axis) ? c : nullptr;
+    if (!c || !broadcasts_over_normalized(*c, shape, axis)) return {};
+    const Shape padded = left_padded(c->shape(), shape.size());
+    return c->reshaped(Shape(padded.begin() + axis, padded.end()));
 }
 
 }  // namespace
@@ -106,12 +109,13 @@ PassResult fuse_layernorm(const Graph& graph) {
                                      static_cast<size_t>(mean2), static_cast<size_t>(add_eps), static_cast<size_t>(sqrt), i};
         Tensor scale({1}, {1.0f}), bias;
         size_t node = 0;
-        if (const Tensor* g = affine_after(ed, div.output, OpType::Mul, shape, axis, node)) {
-            scale = *g;
+        if (Tensor g = affine_after(ed, div.output, OpType::Mul, shape, axis, node); g.numel() > 0) {
+            scale = g;
             chain.push_back(node);
         }
-        if (const Tensor* b = affine_after(ed, ed.nodes()[chain.back()].output, OpType::AddConstant, shape, axis, node)) {
-            bias = *b;
+        if (Tensor b = affine_after(ed, ed.nodes()[chain.back()].output, OpType::AddConstant, shape, axis, node);
+            b.numel() > 0) {
+            bias = b;
             chain.push_back(node);
         }
         const size_t last = chain.back();

@@ -198,7 +198,7 @@ std::string rule_listing(const Graph& graph, const RuleAssignment& a) {
         const Node& n = graph.nodes()[i];
         std::string idx = std::to_string(i), op = op_name(n.op->type()), shape = shape_str(graph.values()[n.output].shape);
         out << std::string(3 - std::min<size_t>(3, idx.size()), ' ') << idx << "  " << names[i]
-            << std::string(width - names[i].size(), ' ') << "  " << op << std::string(15 - std::min<size_t>(15, op.size()), ' ')
+            << std::string(width - names[i].size(), ' ') << "  " << op << std::string(op.size() < 15 ? 15 - op.size() : 1, ' ')
             << shape << std::string(20 - std::min<size_t>(20, shape.size()), ' ')
             << (a.rules[i] ? a.rules[i]->describe() : "Gradient()") << "  [" << printable(a.sources[i]) << "]\n";
     }

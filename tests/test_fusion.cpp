@@ -24,6 +24,7 @@
 #include "rules/explainer.h"
 #include "rules/rules.h"
 #include "tests/fixtures.h"
+#include "tests/seeded_tensor.h"
 
 using namespace relprop;
 using relprop::test::fixture_path;
@@ -42,11 +43,8 @@ std::map<std::string, int> op_counts(const Graph& g) {
     return c;
 }
 
-Tensor random_tensor(Shape shape, std::mt19937& rng, float lo, float hi) {
-    Tensor t(std::move(shape));
-    std::uniform_real_distribution<float> d(lo, hi);
-    for (int64_t i = 0; i < t.numel(); ++i) t[i] = d(rng);
-    return t;
+Tensor random_tensor(const Shape& shape, std::mt19937& rng, float lo, float hi) {
+    return relprop::test::seeded_tensor(shape, static_cast<uint32_t>(rng()), lo, hi);
 }
 
 std::shared_ptr<Activation> act(OpType type, UnaryFn fn) { return std::make_shared<Activation>(type, fn); }

@@ -106,6 +106,13 @@ void GraphEditor::remove(size_t node) {
     n.removed = true;
 }
 
+void GraphEditor::fuse(size_t node, std::shared_ptr<const Op> op, std::vector<std::string> inputs,
+                       const std::vector<size_t>& absorbed) {
+    set_op(node, std::move(op));
+    set_inputs(node, std::move(inputs));
+    for (size_t n : absorbed) remove(n);
+}
+
 Graph GraphEditor::build() const {
     GraphBuilder b;
     for (size_t i = 0; i < m_graph.inputs().size(); ++i)

@@ -40,6 +40,9 @@ public:
     /// The live node producing `value`, or -1 (a graph input).
     int producer(const std::string& value) const;
     bool is_graph_output(const std::string& value) const;
+    /// Whether `value` is read by exactly one live node and is no graph output: an intermediate that a
+    /// pass may fold away with the node reading it.
+    bool single_use(const std::string& value) const { return use_count(value) == 1 && !is_graph_output(value); }
     /// The shape `value` had in the original graph (batch 1).
     const Shape& shape(const std::string& value) const;
 
@@ -54,6 +57,10 @@ public:
     void set_output(size_t node, const std::string& value);
     /// Marks node `node` removed; what read its output must have been rewired first.
     void remove(size_t node);
+    /// A fusion: node `node` computes `op` from `inputs` (its output stays), and the nodes `absorbed`, whose
+    /// outputs only the fused pattern read, are removed.
+    void fuse(size_t node, std::shared_ptr<const Op> op, std::vector<std::string> inputs,
+              const std::vector<size_t>& absorbed);
 
     Graph build() const;
 

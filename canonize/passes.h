@@ -8,6 +8,11 @@ namespace relprop {
 
 // Identity/Dropout and shape-preserving Reshape/Flatten nodes removed.
 PassResult remove_identity(const Graph& graph);
+// x·Sigmoid(x) → Silu, x·HardSigmoid(x) (α = 1/6, β = ½) → HardSwish, ½·x·(1 + erf(x/√2)) → Gelu.
+PassResult fuse_activations(const Graph& graph);
+// The exported LayerNorm arithmetic (ReduceMean, Sub, Pow, ReduceMean, Add ε, Sqrt, Div[, Mul γ][, Add β])
+// over trailing axes → LayerNormalization.
+PassResult fuse_layernorm(const Graph& graph);
 // BatchNorm after a Conv/Linear whose output has no other use, merged into that layer.
 PassResult merge_batchnorm(const Graph& graph);
 // BatchNorm whose output only feeds Conv/Linear layers, folded into them where exact (a Conv with

@@ -30,7 +30,10 @@ namespace relprop {
     X(Sqrt)                    \
     X(Pow)                     \
     X(Neg)                     \
-    X(Exp)
+    X(Exp)                     \
+    X(Silu)                    \
+    X(Gelu)                    \
+    X(GeluTanh)
 
 enum class UnaryKind {
 #define RELPROP_UNARY_ENUM(k) k,
@@ -64,6 +67,13 @@ RELPROP_HD inline float unary_forward(const UnaryFn& f, float x) {
         case UnaryKind::Pow: return f.alpha == 2.0f ? x * x : powf(x, f.alpha);
         case UnaryKind::Neg: return -x;
         case UnaryKind::Exp: return expf(x);
+        // x·σ(x) written as the unfused Sigmoid then Mul compute it (fuse-activations keeps the forward).
+        case UnaryKind::Silu: return x * (1.0f / (1.0f + expf(-x)));
+        case UnaryKind::Gelu: return 0.5f * x * (1.0f + erff(x * 0.70710678118654752f));
+        case UnaryKind::GeluTanh: {
+            const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);  // √(2/π)·(x + 0.044715x³)
+            return 0.5f * x * (1.0f + tanhf(u));
+        }
     }
     return x;
 }
@@ -95,6 +105,17 @@ RELPROP_HD inline float unary_derivative(const UnaryFn& f, float x) {
         case UnaryKind::Pow: return f.alpha == 2.0f ? 2.0f * x : f.alpha * powf(x, f.alpha - 1.0f);
         case UnaryKind::Neg: return -1.0f;
         case UnaryKind::Exp: return expf(x);
+        case UnaryKind::Silu: {
+            const float s = 1.0f / (1.0f + expf(-x));
+            return s * (1.0f + x * (1.0f - s));
+        }
+        case UnaryKind::Gelu:  // Φ(x) + x·φ(x)
+            return 0.5f * (1.0f + erff(x * 0.70710678118654752f)) + x * 0.3989422804014327f * expf(-0.5f * x * x);
+        case UnaryKind::GeluTanh: {
+            const float u = 0.7978845608028654f * (x + 0.044715f * x * x * x);
+            const float t = tanhf(u);
+            return 0.5f * (1.0f + t) + 0.5f * x * (1.0f - t * t) * 0.7978845608028654f * (1.0f + 0.134145f * x * x);
+        }
     }
     return 1.0f;
 }

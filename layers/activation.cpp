@@ -30,6 +30,7 @@ std::string Activation::describe() const {
         case UnaryKind::LeakyRelu:
         case UnaryKind::Elu: out << "alpha=" << m_fn.alpha; break;
         case UnaryKind::Pow: out << "exponent=" << m_fn.alpha; break;
+        case UnaryKind::GeluTanh: out << "approximate=tanh"; break;
         default: break;
     }
     return out.str();

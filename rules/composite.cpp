@@ -118,6 +118,10 @@ RuleAssignment assign_rules(const Graph& graph, const std::string& composite, co
     const std::map<OpType, std::shared_ptr<const Rule>> linear_rules{
         {OpType::Conv, conv_rule}, {OpType::Linear, dense_rule}, {OpType::Add, norm}};
 
+    // Op types whose rule differs from their category's: zennit hooks no rule on LayerNorm (its BatchNorm
+    // type is _BatchNorm only), so autograd's gradient runs through it (null: the gradient).
+    const std::map<OpType, std::shared_ptr<const Rule>> by_type{{OpType::LayerNormalization, nullptr}};
+
     RuleAssignment a;
     std::vector<size_t> unresolved;  // nodes the composite has no rule for (an override may give one)
     for (size_t i = 0; i < graph.nodes().size(); ++i) {
@@ -125,7 +129,10 @@ RuleAssignment assign_rules(const Graph& graph, const std::string& composite, co
         const OpCategory category = op.category();
         std::shared_ptr<const Rule> rule;
         bool has_rule = false;
-        if (category == OpCategory::Linear) {
+        if (auto t = by_type.find(op.type()); t != by_type.end()) {
+            has_rule = true;
+            rule = t->second;
+        } else if (category == OpCategory::Linear) {
             auto it = linear_rules.find(op.type());
             has_rule = it != linear_rules.end();
             if (has_rule) rule = it->second;
@@ -191,7 +198,7 @@ std::string rule_listing(const Graph& graph, const RuleAssignment& a) {
         const Node& n = graph.nodes()[i];
         std::string idx = std::to_string(i), op = op_name(n.op->type()), shape = shape_str(graph.values()[n.output].shape);
         out << std::string(3 - std::min<size_t>(3, idx.size()), ' ') << idx << "  " << names[i]
-            << std::string(width - names[i].size(), ' ') << "  " << op << std::string(15 - std::min<size_t>(15, op.size()), ' ')
+            << std::string(width - names[i].size(), ' ') << "  " << op << std::string(op.size() < 15 ? 15 - op.size() : 1, ' ')
             << shape << std::string(20 - std::min<size_t>(20, shape.size()), ' ')
             << (a.rules[i] ? a.rules[i]->describe() : "Gradient()") << "  [" << printable(a.sources[i]) << "]\n";
     }

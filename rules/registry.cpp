@@ -60,6 +60,11 @@ const std::vector<RuleEntry>& entries() {
          [](const Args&) { return make_mul_signal(); }},
         {"mul-uniform", "mul-uniform  (Mul nodes: half of the relevance to each factor, AttnLRP)", 0,
          [](const Args&) { return make_mul_uniform(); }},
+        {"layernorm-identity", "layernorm-identity[:EPSILON]  (LayerNormalization nodes; default 1e-6)", 1,
+         [](const Args& a) {
+             return make_layernorm_identity(
+                 scalar(a, 0, a.stabilizer_given ? a.options.stabilizer : 1e-6f, "layernorm-identity"));
+         }},
         {"select", "select:skip|residual|0|1  (Add nodes: all relevance to one input)", 0,
          [](const Args& a) {
              if (a.words.size() != 1) throw Error("rule select needs one argument: select:skip, select:residual, select:0 or select:1");

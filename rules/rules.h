@@ -37,6 +37,9 @@ std::shared_ptr<const Rule> make_gradient();
 // constant (rules/mul_signal.cpp), or half to each factor (AttnLRP's uniform rule, rules/mul_uniform.cpp).
 std::shared_ptr<const Rule> make_mul_signal();
 std::shared_ptr<const Rule> make_mul_uniform();
+// For LayerNormalization nodes: the normalization factor held constant, then LRP-ε through the linear map
+// (rules/layernorm_identity.cpp; Ali et al. 2022, AttnLRP).
+std::shared_ptr<const Rule> make_layernorm_identity(float epsilon = 1e-6f);
 
 // "NAME[:ARG,...]" with NAME one of rule_names() and ARGs positional numbers (a list of per-channel
 // values separated by '/'), "stabilizer=X" or "zero_bias". Throws relprop::Error listing the names.

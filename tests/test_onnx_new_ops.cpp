@@ -149,3 +149,65 @@ TEST_CASE("onnx new ops: bad attributes and inputs name the node and what is sup
         CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("over the batch axis (0) is not supported"), Error);
     }
 }
+
+TEST_CASE("onnx new ops: LayerNormalization (opset 17) and Gelu (opset 20); unsupported uses are named") {
+    auto approximate = [](onnx::NodeProto& n, const std::string& v) {
+        auto* a = n.add_attribute();
+        a->set_name("approximate");
+        a->set_type(onnx::AttributeProto::STRING);
+        a->set_s(v);
+    };
+    {
+        ModelBuilder b(20, {-1, 3, 4, 5});
+        b.floats("gamma", {4, 5});
+        b.floats("beta", {4, 5});
+        auto& ln = b.node("LayerNormalization", {"x", "gamma", "beta"}, {"ln"});
+        ModelBuilder::i(ln, "axis", -2);
+        ModelBuilder::f(ln, "epsilon", 1e-3f);
+        b.node("Gelu", {"ln"}, {"g1"});
+        approximate(b.node("Gelu", {"g1"}, {"g2"}), "tanh");
+        b.node("Flatten", {"g2"}, {"f"});
+        b.floats("fc", {60, 3});
+        b.node("MatMul", {"f", "fc"}, {"y"});
+        const OnnxModel model = b.import("y");
+        CHECK(op_list(model.graph) == "LayerNormalization Gelu Gelu Flatten Linear");
+        CHECK(model.graph.nodes()[0].op->describe() == "axis=2 epsilon=0.001");
+        CHECK(model.graph.nodes()[2].op->describe() == "approximate=tanh");
+        check_forward_and_explain(model, {2, 3, 4, 5});
+    }
+    {
+        ModelBuilder b(17, {1, 4, 6});
+        b.floats("gamma", {6});
+        b.node("LayerNormalization", {"x", "gamma"}, {"y", "mean"});
+        CHECK_THROWS_WITH_AS(b.import("mean"), doctest::Contains("the outputs Mean and InvStdDev are not supported"), Error);
+    }
+    {
+        ModelBuilder b(17, {1, 4, 6});
+        b.floats("gamma", {6});
+        ModelBuilder::i(b.node("LayerNormalization", {"x", "gamma"}, {"y"}), "stash_type", 0);
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("stash_type=0 is not supported (only 1, float32)"), Error);
+    }
+    {
+        ModelBuilder b(17, {1, 4, 6});
+        b.floats("gamma", {4});
+        b.node("LayerNormalization", {"x", "gamma"}, {"y"});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("the scale [4] does not broadcast to the normalized axes [6]"),
+                             Error);
+    }
+    {
+        ModelBuilder b(17, {1, 4, 6});
+        b.floats("gamma", {4, 6});
+        ModelBuilder::i(b.node("LayerNormalization", {"x", "gamma"}, {"y"}), "axis", -3);
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("over the batch axis (axis 0) is not supported"), Error);
+    }
+    {
+        ModelBuilder b(20, {1, 4});
+        approximate(b.node("Gelu", {"x"}, {"y"}), "fast");
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("Gelu: approximate='fast' is not one of 'none', 'tanh'"), Error);
+    }
+    {
+        ModelBuilder b(17, {1, 4});
+        b.node("Gelu", {"x"}, {"y"});
+        CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("Gelu is supported from opset 20; this model has opset 17"), Error);
+    }
+}

@@ -694,6 +694,8 @@ def main():
     manifest, report = [], []
     torch_fixtures(args.out, manifest, report)
     op_fixtures(args.out, manifest, report)
+    from make_fusion_fixtures import fusion_fixtures  # the fuse_* fixtures (tools/make_fusion_fixtures.py)
+    fusion_fixtures(args.out, manifest, report)
     with open(os.path.join(args.out, "MANIFEST"), "w") as f:
         for name, desc in manifest:
             assert "\t" not in desc and "\n" not in desc

@@ -7,6 +7,7 @@
 
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <random>
@@ -14,6 +15,8 @@
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
 #include "engine/executor.h"
+#include "io/heatmap.h"
+#include "io/image.h"
 #include "io/npy.h"
 #include "io/onnx_import.h"
 #include "layers/avgpool.h"
@@ -26,11 +29,13 @@
 #include "layers/transpose.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"
+#include "tests/cli_run.h"
 #include "tests/fixtures.h"
 
 using namespace relprop;
 using relprop::test::fixture_path;
 using relprop::test::max_rel_error;
+using relprop::test::rel_l2_error;
 
 namespace {
 
@@ -51,16 +56,6 @@ std::vector<int64_t> targets() {
     return out;
 }
 
-double rel_l2(const Tensor& a, const Tensor& b) {
-    double d2 = 0, b2 = 0;
-    for (int64_t i = 0; i < b.numel(); ++i) {
-        const double d = static_cast<double>(a[i]) - b[i];
-        d2 += d * d;
-        b2 += static_cast<double>(b[i]) * b[i];
-    }
-    return std::sqrt(d2 / b2);
-}
-
 std::map<std::string, int> op_counts(const Graph& g) {
     std::map<std::string, int> c;
     for (const Node& n : g.nodes()) ++c[op_name(n.op->type())];
@@ -69,11 +64,6 @@ std::map<std::string, int> op_counts(const Graph& g) {
 
 bool nhwc(const std::string& name) { return name.find("nhwc") != std::string::npos; }
 
-// [N, H, W, C] → [N, C, H, W]
-Tensor to_nchw(const Tensor& t) {
-    auto backend = make_backend("cpu");
-    return permute(*backend, t, {0, 3, 1, 2});
-}
 
 Tensor random_tensor(Shape shape, std::mt19937& rng, float lo = -1.0f, float hi = 1.0f) {
     Tensor t(std::move(shape));
@@ -260,7 +250,6 @@ TEST_CASE("keras: canonized, the small CNN has its PyTorch twin's layers") {
             for (const Node& n : c.graph.nodes())
                 if (n.op->type() == OpType::Transpose) CHECK(n.inputs[0] == c.graph.inputs()[0]);
         }
-        for (const std::string& line : c.changes) MESSAGE(line);
     }
 }
 
@@ -276,7 +265,7 @@ TEST_CASE("keras: the input gradient equals TensorFlow's") {
             const Explanation e = explainer.gradient(rec, targets());
             const Tensor want = read_npy(path(name, ".grad.npy"));
             REQUIRE(e.relevance.shape() == want.shape());
-            const double err = rel_l2(e.relevance, want);
+            const double err = rel_l2_error(e.relevance, want);
             std::printf("keras %-14s canonize %-4s gradient vs TensorFlow %.1e (relative L2)\n", name.c_str(),
                         pipeline.c_str(), err);
             CHECK(err <= 1e-5);
@@ -305,10 +294,89 @@ TEST_CASE("keras: NHWC relevance is the NCHW export's transposed; epsilon-plus-f
             CHECK(std::abs(sum - 2.0) <= 1e-4);
             relevance[layout] = e.relevance;
         }
-        const Tensor as_nchw = to_nchw(relevance["nhwc"]);
+        const Tensor as_nchw = to_channels_first(relevance["nhwc"]);
         REQUIRE(as_nchw.shape() == relevance["nchw"].shape());
         const double err = max_rel_error(as_nchw, relevance["nchw"]);
         std::printf("keras %s: NHWC relevance transposed vs NCHW export's %.1e (max relative)\n", opset.c_str(), err);
         CHECK(err <= 1e-6);
     }
+}
+
+TEST_CASE("keras preprocessing presets and the image layout") {
+    // One pixel (R, G, B) = (255, 128, 0).
+    Image px;
+    px.width = px.height = 1;
+    px.channels = 3;
+    px.pixels = {255, 128, 0};
+    auto one = [&](const std::string& preset) {
+        Preprocess p = preprocess_preset(preset);
+        p.resize = p.crop = 0;
+        return image_to_tensor(px, 3, p).to_vector();
+    };
+    const auto caffe = one("keras-caffe");  // B, G, R minus (103.939, 116.779, 123.68)
+    CHECK(caffe[0] == doctest::Approx(0.0 - 103.939).epsilon(1e-6));
+    CHECK(caffe[1] == doctest::Approx(128.0 - 116.779).epsilon(1e-6));
+    CHECK(caffe[2] == doctest::Approx(255.0 - 123.68).epsilon(1e-6));
+    const auto tf = one("keras-tf");  // pixel / 127.5 - 1
+    CHECK(tf[0] == doctest::Approx(1.0).epsilon(1e-6));
+    CHECK(tf[1] == doctest::Approx(128.0 / 127.5 - 1.0).epsilon(1e-5));
+    CHECK(tf[2] == doctest::Approx(-1.0).epsilon(1e-6));
+    const auto torch = one("torch");
+    CHECK(torch[0] == doctest::Approx((1.0 - 0.485) / 0.229).epsilon(1e-6));
+    CHECK(one("none") == std::vector<float>{255, 128, 0});
+    // The picture shown under a heatmap comes back in RGB.
+    Preprocess caffe_p = preprocess_preset("keras-caffe");
+    caffe_p.resize = caffe_p.crop = 0;
+    CHECK(tensor_to_image(image_to_tensor(px, 3, caffe_p), caffe_p).pixels == px.pixels);
+    CHECK(input_bounds_low(caffe_p, 3)[0] == doctest::Approx(-103.939));
+    CHECK_THROWS_WITH_AS(preprocess_preset("caffe"),
+                         doctest::Contains("preprocessing 'caffe' not found; known: torch, keras-caffe, keras-tf, none"), Error);
+
+    CHECK(image_layout({-1, 224, 224, 3}) == ImageLayout::NHWC);
+    CHECK(image_layout({-1, 3, 224, 224}) == ImageLayout::NCHW);
+    CHECK(image_layout({-1, 1, 28, 28}) == ImageLayout::NCHW);
+    CHECK(image_layout({-1, 3, 3, 3}) == ImageLayout::NCHW);  // ambiguous: PyTorch's order
+    CHECK(image_channels({-1, 16, 16, 3}) == 3);
+    std::mt19937 rng(7);
+    const Tensor chw = random_tensor({2, 3, 4, 5}, rng);
+    const Tensor hwc = to_channels_last(chw);
+    CHECK(hwc.shape() == Shape{2, 4, 5, 3});
+    CHECK(hwc[((1 * 4 + 2) * 5 + 3) * 3 + 1] == chw[((1 * 3 + 1) * 4 + 2) * 5 + 3]);
+    CHECK(to_channels_first(hwc).to_vector() == chw.to_vector());
+}
+
+TEST_CASE("keras CLI: an image is fed to the NHWC export in its layout; relevance comes back in it") {
+    namespace fs = std::filesystem;
+    const fs::path dir = relprop::test::scratch_dir("keras");
+    // A 16x16 RGB image.
+    Image img;
+    img.width = img.height = 16;
+    img.channels = 3;
+    for (int i = 0; i < 16 * 16 * 3; ++i) img.pixels.push_back(static_cast<uint8_t>((i * 37) % 256));
+    const fs::path png = dir / "img.png";
+    write_png(png.string(), img);
+    std::map<std::string, Tensor> relevance;
+    for (const std::string layout : {"nhwc", "nchw"}) {
+        const std::string model = path("cnn_" + layout + "_op13", ".onnx");
+        const fs::path out = dir / (layout + ".npy");
+        const auto r = relprop::test::relprop_cli("explain " + model + " " + png.string() +
+                                                  " --preprocess keras-tf --resize 0 --crop 0 --target 3 --out " +
+                                                  out.string() + " --heatmap " + (dir / (layout + ".png")).string());
+        INFO(r.output);
+        REQUIRE(r.code == 0);
+        relevance[layout] = read_npy(out.string());
+        const auto inspect = relprop::test::relprop_cli("inspect " + model);
+        CHECK(inspect.output.find(std::string("input layout: ") + (layout == "nhwc" ? "NHWC" : "NCHW")) !=
+              std::string::npos);
+    }
+    CHECK(relevance["nhwc"].shape() == Shape{1, 16, 16, 3});
+    CHECK(relevance["nchw"].shape() == Shape{1, 3, 16, 16});
+    CHECK(max_rel_error(to_channels_first(relevance["nhwc"]), relevance["nchw"]) <= 1e-6);
+    // Both heatmaps show the same picture.
+    CHECK(load_image((dir / "nhwc.png").string()).pixels == load_image((dir / "nchw.png").string()).pixels);
+    const auto both = relprop::test::relprop_cli("explain " + path("cnn_nhwc_op13", ".onnx") + " " + png.string() +
+                                                 " --preprocess keras-tf --mean 0.5");
+    CHECK(both.code != 0);
+    CHECK(both.output.find("--preprocess keras-tf sets the mean, std and scale: drop --mean/--std/--scale") !=
+          std::string::npos);
 }

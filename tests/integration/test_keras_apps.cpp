@@ -18,33 +18,17 @@
 #include "io/npy.h"
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
+#include "tests/fixtures.h"
 
 using namespace relprop;
+using relprop::test::max_rel_error;
+using relprop::test::rel_l2_error;
 
 namespace {
 
 std::string export_path(const std::string& stem, const std::string& suffix) {
     const char* dir = std::getenv("RELPROP_KERAS_EXPORTS");
     return (dir ? std::string(dir) : std::string(RELPROP_FIXTURES_DIR) + "/keras_full") + "/" + stem + suffix;
-}
-
-double max_rel(const Tensor& a, const Tensor& b) {
-    double err = 0, scale = 0;
-    for (int64_t i = 0; i < b.numel(); ++i) {
-        err = std::max(err, std::abs(static_cast<double>(a[i]) - b[i]));
-        scale = std::max(scale, std::abs(static_cast<double>(b[i])));
-    }
-    return err / scale;
-}
-
-double rel_l2(const Tensor& a, const Tensor& b) {
-    double d2 = 0, b2 = 0;
-    for (int64_t i = 0; i < b.numel(); ++i) {
-        const double d = static_cast<double>(a[i]) - b[i];
-        d2 += d * d;
-        b2 += static_cast<double>(b[i]) * b[i];
-    }
-    return std::sqrt(d2 / b2);
 }
 
 void check_export(const std::string& stem, const std::string& model_name) {
@@ -62,10 +46,10 @@ void check_export(const std::string& stem, const std::string& model_name) {
     auto graph = std::make_shared<const Graph>(canon.graph);
     Explainer explainer(graph, *backend);
     const Recording rec = explainer.forward(x);
-    const double forward = max_rel(rec.output, want);
+    const double forward = max_rel_error(rec.output, want);
     const Explanation g = explainer.gradient(rec, {static_cast<int64_t>(target[0])});
     REQUIRE(g.relevance.shape() == grad.shape());
-    const double gradient = rel_l2(g.relevance, grad);
+    const double gradient = rel_l2_error(g.relevance, grad);
     std::printf("keras %-22s %4zu nodes imported, %4zu canonized:%s\n  forward vs onnxruntime %.1e (max relative), "
                 "gradient vs TensorFlow %.1e (relative L2)\n",
                 stem.c_str(), model.graph.nodes().size(), graph->nodes().size(), op_list.c_str(), forward, gradient);

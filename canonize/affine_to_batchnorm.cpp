@@ -56,6 +56,7 @@ PassResult affine_to_batchnorm(const Graph& graph) {
         const OpType lt = ed.nodes()[p].op->type();
         if (lt != OpType::Conv && lt != OpType::Linear && lt != OpType::Concat) continue;
         const Shape& x = ed.shape(mul.inputs[0]);
+        if (lt == OpType::Linear && x.size() != 2) continue;  // an N-D Linear's channels are its last axis
         const auto scale = per_channel(*scale_c, x);
         if (!scale) continue;
         std::vector<float> shift(scale->size(), 0.0f);

@@ -1,8 +1,9 @@
 // affine-to-batchnorm: a Mul by a per-channel constant, optionally followed by an Add (or Sub) of a
 // per-channel constant, on the output of a Conv or Linear — how tf2onnx writes an inference
 // BatchNormalization (x·a + c) — becomes one BatchNorm node with scale a, bias c, mean 0, var 1, ε 0, so
-// merge-batchnorm folds it into the layer as it does for PyTorch exports. The same on a Concat's output (Keras'
-// DenseNet: BatchNormalization after a concatenation), where the densenet pass then treats it as in PyTorch's. "Per channel": the constant
+// merge-batchnorm folds it into the layer as it does for PyTorch exports. The same on a Concat's output, and on
+// any [N, C, H, W] value with a constant that varies per channel (Keras' DenseNet: BatchNormalization after a
+// concatenation or a pooling), where the densenet pass then treats it as in PyTorch's. "Per channel": the constant
 // broadcasts along axis 1 only ([C], [C,1,1], [1,C,1,1] on [N,C,H,W]; [C] or [1,C] on [N,C]) or is a scalar.
 #include <optional>
 
@@ -54,8 +55,11 @@ PassResult affine_to_batchnorm(const Graph& graph) {
         const int p = ed.producer(mul.inputs[0]);
         if (p < 0) continue;
         const OpType lt = ed.nodes()[p].op->type();
-        if (lt != OpType::Conv && lt != OpType::Linear && lt != OpType::Concat) continue;
         const Shape& x = ed.shape(mul.inputs[0]);
+        // After a layer or a Concat; after anything else (DenseNet's pooling before a block's first BatchNorm) only
+        // a constant that varies per channel of an image-shaped value, never a scalar scaling.
+        const bool after_layer = lt == OpType::Conv || lt == OpType::Linear || lt == OpType::Concat;
+        if (!after_layer && (x.size() != 4 || scale_c->numel() == 1)) continue;
         if (lt == OpType::Linear && x.size() != 2) continue;  // an N-D Linear's channels are its last axis
         const auto scale = per_channel(*scale_c, x);
         if (!scale) continue;

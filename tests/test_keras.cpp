@@ -193,16 +193,19 @@ TEST_CASE("affine-to-batchnorm: a per-channel Mul and Add after a Conv or Linear
                             .output("y")
                             .build();
     check_pass(dense, "affine-to-batchnorm,merge-batchnorm", {{"Linear", 2}}, rng);
-    // Not per channel (the constant varies along W), or not after a layer: left as it is.
+    // Not per channel (the constant varies along W): left as it is. Per channel after a ReLU (DenseNet's pooling
+    // → BatchNorm in Keras): a BatchNorm, not merged; a scalar there is no BatchNorm.
     const Graph other = GraphBuilder()
                             .input("x", {-1, 3, 4, 5})
                             .node("conv", conv3x3(3, 4, rng), {"x"}, "c")
                             .node("mul_w", by_constant(OpType::Mul, random_tensor({1, 1, 1, 5}, rng)), {"c"}, "m")
                             .node("relu", std::make_shared<Relu>(), {"m"}, "r")
-                            .node("mul_c", by_constant(OpType::Mul, random_tensor({4, 1, 1}, rng)), {"r"}, "y")
+                            .node("mul_c", by_constant(OpType::Mul, random_tensor({4, 1, 1}, rng)), {"r"}, "b")
+                            .node("half", by_constant(OpType::Mul, Tensor({1}, {0.5f})), {"b"}, "y")
                             .output("y")
                             .build();
-    check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Mul", 2}, {"Relu", 1}}, rng);
+    check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Mul", 2}, {"Relu", 1}, {"BatchNorm", 1}},
+               rng);
 }
 
 TEST_CASE("keras: the tf2onnx exports import with tf2onnx's node names and run as onnxruntime does") {

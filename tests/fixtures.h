@@ -45,17 +45,6 @@ inline double max_rel_error(const Tensor& a, const Tensor& b) {
     return err / std::max(scale, 1e-30);
 }
 
-// ‖a − b‖₂ / ‖b‖₂
-inline double rel_l2_error(const Tensor& a, const Tensor& b) {
-    double d2 = 0.0, b2 = 0.0;
-    for (int64_t i = 0; i < b.numel(); ++i) {
-        const double d = static_cast<double>(a[i]) - b[i];
-        d2 += d * d;
-        b2 += static_cast<double>(b[i]) * b[i];
-    }
-    return std::sqrt(d2 / std::max(b2, 1e-300));
-}
-
 // The message of the relprop::Error `f` throws, or "<no error>".
 inline std::string error_of(const std::function<void()>& f) {
     try {

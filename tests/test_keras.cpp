@@ -31,11 +31,12 @@
 #include "rules/explainer.h"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
+#include "tests/seeded_tensor.h"
 
 using namespace relprop;
 using relprop::test::fixture_path;
 using relprop::test::max_rel_error;
-using relprop::test::rel_l2_error;
+using relprop::test::relative_l2;
 
 namespace {
 
@@ -268,7 +269,7 @@ TEST_CASE("keras: the input gradient equals TensorFlow's") {
             const Explanation e = explainer.gradient(rec, targets());
             const Tensor want = read_npy(path(name, ".grad.npy"));
             REQUIRE(e.relevance.shape() == want.shape());
-            const double err = rel_l2_error(e.relevance, want);
+            const double err = relative_l2(want, e.relevance);
             std::printf("keras %-14s canonize %-4s gradient vs TensorFlow %.1e (relative L2)\n", name.c_str(),
                         pipeline.c_str(), err);
             CHECK(err <= 1e-5);

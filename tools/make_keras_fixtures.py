@@ -122,6 +122,26 @@ def rel(a, b):
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
 
 
+def export_all(model, x, g, y_tf, prefix, out):
+    """Both layouts at opsets 13 and 17: PREFIX_{nhwc,nchw}_op{13,17}.{onnx,input.npy,output.npy,grad.npy}.
+    Returns (stem, opset, nchw) per export."""
+    done = []
+    for opset in (13, 17):
+        for nchw in (False, True):
+            stem = f"{prefix}_{'nchw' if nchw else 'nhwc'}_op{opset}"
+            path = os.path.join(out, stem + ".onnx")
+            proto = export(model, x.shape[1:], opset, nchw, path)
+            xin = x.transpose(0, 3, 1, 2).copy() if nchw else x
+            gin = g.transpose(0, 3, 1, 2).copy() if nchw else g
+            y = ort_run(path, xin)
+            np.save(os.path.join(out, stem + ".input.npy"), xin)
+            np.save(os.path.join(out, stem + ".output.npy"), y)
+            np.save(os.path.join(out, stem + ".grad.npy"), gin.astype(np.float32))
+            print(f"{stem}: onnxruntime vs TensorFlow {rel(y, y_tf):.1e}; ops: {op_types(proto)}", flush=True)
+            done.append((stem, opset, nchw))
+    return done
+
+
 def write_small(out):
     os.makedirs(out, exist_ok=True)
     model = small_cnn()
@@ -129,21 +149,9 @@ def write_small(out):
     y_tf = model(x, training=False).numpy()
     g = tf_gradient(model, x, TARGET)
     np.save(os.path.join(out, "target.npy"), TARGET)
-    manifest = []
-    for opset in (13, 17):
-        for nchw in (False, True):
-            name = f"cnn_{'nchw' if nchw else 'nhwc'}_op{opset}"
-            path = os.path.join(out, name + ".onnx")
-            proto = export(model, (16, 16, 3), opset, nchw, path)
-            xin = x.transpose(0, 3, 1, 2).copy() if nchw else x
-            gin = g.transpose(0, 3, 1, 2).copy() if nchw else g
-            y = ort_run(path, xin)
-            np.save(os.path.join(out, name + ".input.npy"), xin)
-            np.save(os.path.join(out, name + ".output.npy"), y)
-            np.save(os.path.join(out, name + ".grad.npy"), gin.astype(np.float32))
-            print(f"{name}: onnxruntime vs TensorFlow {rel(y, y_tf):.1e}; ops: {op_types(proto)}")
-            manifest.append(f"{name}\tsmall Keras CNN (conv-BN-ReLU6-pool, conv-BN-ReLU-pool, flatten, dense-BN-ReLU, "
-                            f"dense), tf2onnx opset {opset}, input {'NCHW (inputs_as_nchw)' if nchw else 'NHWC'}")
+    manifest = [f"{stem}\tsmall Keras CNN (conv-BN-ReLU6-pool, conv-BN-ReLU-pool, flatten, dense-BN-ReLU, dense), "
+                f"tf2onnx opset {opset}, input {'NCHW (inputs_as_nchw)' if nchw else 'NHWC'}"
+                for stem, opset, nchw in export_all(model, x, g, y_tf, "cnn", out)]
     with open(os.path.join(out, "MANIFEST"), "w") as f:
         f.write("\n".join(manifest) + "\n")
 
@@ -162,18 +170,7 @@ def write_full(out, names):
         target = np.array([int(np.argmax(y_tf[0]))], dtype=np.int64)
         g = tf_gradient(model, x, target)
         np.save(os.path.join(out, f"{name}.target.npy"), target)
-        for opset in (13, 17):
-            for nchw in (False, True):
-                stem = f"{name}_{'nchw' if nchw else 'nhwc'}_op{opset}"
-                path = os.path.join(out, stem + ".onnx")
-                proto = export(model, (224, 224, 3), opset, nchw, path)
-                xin = x.transpose(0, 3, 1, 2).copy() if nchw else x
-                gin = g.transpose(0, 3, 1, 2).copy() if nchw else g
-                y = ort_run(path, xin)
-                np.save(os.path.join(out, stem + ".input.npy"), xin)
-                np.save(os.path.join(out, stem + ".output.npy"), y)
-                np.save(os.path.join(out, stem + ".grad.npy"), gin.astype(np.float32))
-                print(f"{stem}: onnxruntime vs TensorFlow {rel(y, y_tf):.1e}; ops: {op_types(proto)}", flush=True)
+        export_all(model, x, g, y_tf, name, out)
 
 
 def main():

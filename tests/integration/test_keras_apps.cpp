@@ -19,10 +19,11 @@
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
 #include "tests/fixtures.h"
+#include "tests/seeded_tensor.h"
 
 using namespace relprop;
 using relprop::test::max_rel_error;
-using relprop::test::rel_l2_error;
+using relprop::test::relative_l2;
 
 namespace {
 
@@ -49,12 +50,12 @@ void check_export(const std::string& stem, const std::string& model_name) {
     const double forward = max_rel_error(rec.output, want);
     const Explanation g = explainer.gradient(rec, {static_cast<int64_t>(target[0])});
     REQUIRE(g.relevance.shape() == grad.shape());
-    const double gradient = rel_l2_error(g.relevance, grad);
+    const double gradient = relative_l2(grad, g.relevance);
     // The same on the graph as imported (canonization moves scales between layers: other rounding).
     auto imported = std::make_shared<const Graph>(model.graph);
     Explainer plain(imported, *backend);
     const double gradient_none =
-        rel_l2_error(plain.gradient(plain.forward(x), {static_cast<int64_t>(target[0])}).relevance, grad);
+        relative_l2(grad, plain.gradient(plain.forward(x), {static_cast<int64_t>(target[0])}).relevance);
     std::printf("keras %-22s %4zu nodes imported, %4zu canonized:%s\n  forward vs onnxruntime %.1e (max relative), "
                 "gradient vs TensorFlow %.1e (relative L2; %.1e on the graph as imported)\n",
                 stem.c_str(), model.graph.nodes().size(), graph->nodes().size(), op_list.c_str(), forward, gradient,

@@ -51,6 +51,8 @@ public:
     void replace_uses(const std::string& from, const std::string& to);
     /// Node `node` computes `op` (same inputs and output).
     void set_op(size_t node, std::shared_ptr<const Op> op) { m_nodes.at(node).op = std::move(op); }
+    /// Node `node` is called `name` (which no other live node may have).
+    void set_name(size_t node, std::string name) { m_nodes.at(node).name = std::move(name); }
     /// Node `node` reads `inputs` instead of what it read.
     void set_inputs(size_t node, std::vector<std::string> inputs);
     /// Node `node` writes `value` (which no live node may write) instead of its output.

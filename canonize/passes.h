@@ -21,5 +21,10 @@ PassResult fold_batchnorm(const Graph& graph);
 // DenseNet: BatchNorm → ReLU → (pooling/flatten) → Conv/Linear becomes ChannelRelu with the
 // BatchNorm's scale moved into the following layers' input channels.
 PassResult densenet_threshold_relu(const Graph& graph);
+// tf2onnx's Transposes: carried to the input, cancelled in pairs, made Reshapes where they move only axes of
+// size 1, folded into the next Linear's weight before a Flatten; a Squeeze after GlobalAveragePool a Flatten.
+PassResult cancel_transposes(const Graph& graph);
+// A per-channel constant Mul (then Add) on a Conv/Linear/Concat output (tf2onnx's BatchNorm) → BatchNorm.
+PassResult affine_to_batchnorm(const Graph& graph);
 
 }  // namespace relprop

@@ -20,8 +20,10 @@ struct NamedPass {
 // rule sees (x instead of BN(x)), so its numbers differ from zennit's, which keeps such a BatchNorm.
 const NamedPass kPasses[] = {
     {"remove-identity", remove_identity, true},
+    {"cancel-transposes", cancel_transposes, true},
     {"fuse-activations", fuse_activations, true},
     {"fuse-layernorm", fuse_layernorm, true},
+    {"affine-to-batchnorm", affine_to_batchnorm, true},
     {"merge-batchnorm", merge_batchnorm, true},
     {"fold-batchnorm", fold_batchnorm, false},
     {"densenet", densenet_threshold_relu, true},

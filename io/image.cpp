@@ -1,5 +1,7 @@
 #include "io/image.h"
 
+#include <array>
+
 #include <stb_image.h>
 
 #include <algorithm>
@@ -325,6 +327,73 @@ Image crop_image(const Image& img, int left, int top, int w, int h) {
     return out;
 }
 
+namespace {
+
+// The image channel that tensor channel c holds (Keras' caffe mode: B, G, R).
+int64_t source_channel(const Preprocess& p, int64_t channels, int64_t c) {
+    return p.enabled && p.bgr && channels == 3 ? 2 - c : c;
+}
+
+// [.., a, b, c] with its last three axes permuted by `perm` (of 0, 1, 2).
+Tensor permute_last3(const Tensor& t, const std::array<int, 3>& perm, const char* what) {
+    if (t.rank() != 3 && t.rank() != 4) throw Error(std::string(what) + " needs a rank-3 or rank-4 tensor, got " + shape_str(t.shape()));
+    if (t.device() != Device::CPU) throw Error(std::string(what) + " needs a CPU tensor");
+    const size_t lead = t.rank() - 3;
+    const int64_t n = lead ? t.dim(0) : 1;
+    const int64_t d[3] = {t.dim(lead), t.dim(lead + 1), t.dim(lead + 2)};
+    Shape out = t.shape();
+    for (int k = 0; k < 3; ++k) out[lead + k] = d[perm[k]];
+    Tensor y(out);
+    const int64_t per = d[0] * d[1] * d[2];
+    int64_t stride[3] = {d[1] * d[2], d[2], 1};
+    for (int64_t b = 0; b < n; ++b) {
+        int64_t o = b * per;
+        for (int64_t i = 0; i < d[perm[0]]; ++i)
+            for (int64_t j = 0; j < d[perm[1]]; ++j)
+                for (int64_t k = 0; k < d[perm[2]]; ++k)
+                    y[o++] = t[b * per + i * stride[perm[0]] + j * stride[perm[1]] + k * stride[perm[2]]];
+    }
+    return y;
+}
+
+}  // namespace
+
+Preprocess preprocess_preset(const std::string& name) {
+    Preprocess p;
+    if (name == "torch") return p;
+    if (name == "keras-caffe") {
+        p.bgr = true;
+        p.mean = {103.939f, 116.779f, 123.68f};
+        p.std = {1.0f};
+        p.scale = 1.0f;
+    } else if (name == "keras-tf") {
+        p.mean = {0.5f};
+        p.std = {0.5f};
+    } else if (name == "none") {
+        p.mean = {0.0f};
+        p.std = {1.0f};
+        p.scale = 1.0f;
+    } else {
+        throw Error("preprocessing '" + name + "' not found; known: torch, keras-caffe, keras-tf, none");
+    }
+    return p;
+}
+
+ImageLayout image_layout(const Shape& in) {
+    const auto image_channels = [](int64_t c) { return c == 1 || c == 3; };
+    return in.size() == 4 && image_channels(in[3]) && !image_channels(in[1]) ? ImageLayout::NHWC : ImageLayout::NCHW;
+}
+
+const char* layout_name(ImageLayout layout) { return layout == ImageLayout::NHWC ? "NHWC" : "NCHW"; }
+
+int64_t image_channels(const Shape& in) {
+    if (in.size() != 4) throw Error("an image model's input is [N, C, H, W] or [N, H, W, C], got " + shape_str(in));
+    return image_layout(in) == ImageLayout::NHWC ? in[3] : in[1];
+}
+
+Tensor to_channels_last(const Tensor& t) { return permute_last3(t, {1, 2, 0}, "to_channels_last"); }
+Tensor to_channels_first(const Tensor& t) { return permute_last3(t, {2, 0, 1}, "to_channels_first"); }
+
 Tensor image_to_tensor(const Image& img, int64_t channels, const Preprocess& p) {
     if (channels < 1) throw Error("image_to_tensor: the model needs " + std::to_string(channels) + " channels");
     Image cur = convert_channels(img, channels);
@@ -349,9 +418,10 @@ Tensor image_to_tensor(const Image& img, int64_t channels, const Preprocess& p) 
     for (int64_t c = 0; c < channels; ++c) {
         const float mean = p.enabled ? per_channel(p.mean, c) : 0.0f;
         const float sd = p.enabled ? per_channel(p.std, c) : 1.0f;
+        const int64_t src = source_channel(p, channels, c);
         float* dst = t.data() + c * H * W;
         for (int64_t i = 0; i < H * W; ++i) {
-            const float v = float(cur.pixels[size_t(i * channels + c)]) * p.scale;
+            const float v = float(cur.pixels[size_t(i * channels + src)]) * p.scale;
             dst[i] = p.enabled ? (v - mean) / sd : v;
         }
     }
@@ -399,7 +469,7 @@ Image tensor_to_image(const Tensor& t, const Preprocess& p) {
             const float x = t[c * H * W + i];
             float v = (x * sd + mean) / p.scale;
             if (std::isnan(v)) v = 0.0f;
-            img.pixels[size_t(i * C + c)] = uint8_t(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
+            img.pixels[size_t(i * C + source_channel(p, C, c))] = uint8_t(std::clamp(std::nearbyint(v), 0.0f, 255.0f));
         }
     }
     return img;

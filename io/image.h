@@ -50,7 +50,29 @@ struct Preprocess {
     std::vector<float> mean{0.485f, 0.456f, 0.406f};  ///< 1 value or one per channel
     std::vector<float> std{0.229f, 0.224f, 0.225f};   ///< 1 value or one per channel
     float scale = 1.0f / 255.0f;
+    bool bgr = false;  ///< 3 channels in B, G, R order (Keras' "caffe" mode); mean/std are in that order
 };
+
+/// The preprocessing a model family was trained with (resize 256 and crop 224 in each):
+///   "torch"       pixel/255, minus ImageNet's mean (0.485, 0.456, 0.406), divided by its std (0.229, 0.224,
+///                 0.225), RGB — torchvision's models, Keras' DenseNet121 (`mode="torch"`);
+///   "keras-caffe" RGB → BGR, minus (103.939, 116.779, 123.68), no scaling — Keras' VGG16, VGG19, ResNet50;
+///   "keras-tf"    pixel/127.5 − 1 (scale 1/255, mean 0.5, std 0.5) — Keras' MobileNet(V2), Inception, Xception;
+///   "none"        the pixel values 0..255 as they are (models that rescale inside, e.g. EfficientNet in Keras).
+/// An unknown name is an Error listing these.
+Preprocess preprocess_preset(const std::string& name);
+
+/// Where an image model's input keeps its channels: NCHW (PyTorch, tf2onnx with --inputs-as-nchw) or NHWC
+/// (Keras/TensorFlow exported as they come).
+enum class ImageLayout { NCHW, NHWC };
+/// NHWC for a rank-4 input [N, H, W, C] with C = 1 or 3 on the last axis and neither on axis 1; else NCHW.
+ImageLayout image_layout(const Shape& model_input);
+const char* layout_name(ImageLayout layout);
+/// The channel count of a rank-4 image model input in its layout.
+int64_t image_channels(const Shape& model_input);
+/// [.., C, H, W] → [.., H, W, C] (rank 3 or 4), and back.
+Tensor to_channels_last(const Tensor& t);
+Tensor to_channels_first(const Tensor& t);
 
 /// Converts an image to `channels` channels: same count -> unchanged; 1 <- RGB(A) by PIL's 'L'
 /// luminance (0.299 R + 0.587 G + 0.114 B, in PIL's fixed point, rounded); 3 <- gray(+alpha)

@@ -67,7 +67,8 @@ std::shared_ptr<Conv> conv(int64_t in, int64_t out, int64_t pad, std::mt19937& r
 TEST_CASE("canonize: every pass keeps every fixture's forward function") {
     const std::vector<std::string> specs = {"auto", "remove-identity", "fuse-activations", "fuse-layernorm",
                                             "merge-batchnorm", "fold-batchnorm", "densenet", "auto,-densenet",
-                                            "auto,fold-batchnorm"};
+                                            "auto,fold-batchnorm", "cancel-transposes", "affine-to-batchnorm",
+                                            "cancel-transposes,affine-to-batchnorm,merge-batchnorm"};
     double worst = 0.0;
     for (const std::string& name : onnx_fixture_names()) {
         const OnnxModel model = load_onnx(fixture_path("onnx/" + name + ".onnx"));

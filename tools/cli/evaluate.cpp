@@ -114,7 +114,8 @@ std::string settings_json(const EvaluateCommand& c, const std::vector<std::strin
          std::to_string(c.method.samples) + ", \"window\": " + json_string(c.method.window) +
          ", \"resize\": " + std::to_string(io.resize) + ", \"crop\": " + std::to_string(io.crop) +
          ", \"mean\": " + json_string(io.mean) + ", \"std\": " + json_string(io.std) + ", \"scale\": " +
-         json_string(io.scale) + ", \"no_preprocess\": " + (io.no_preprocess ? "true" : "false") + "}";
+         json_string(io.scale) + ", \"preprocess\": " + json_string(io.preprocess) +
+         ", \"no_preprocess\": " + (io.no_preprocess ? "true" : "false") + "}";
     return s;
 }
 

@@ -13,6 +13,7 @@
 #include "engine/error.h"
 #include "io/file_write.h"
 #include "io/heatmap.h"
+#include "io/image.h"
 #include "io/npy.h"
 #include "rules/conservation.h"
 #include "rules/explainer.h"
@@ -48,7 +49,7 @@ bool any_image(const InputOptions& in) {
 
 int64_t channels_of(const Model& model) {
     const Shape& in = model.input_shape();
-    return in.size() > 1 ? in[1] : 1;
+    return in.size() == 4 ? image_channels(in) : in.size() > 1 ? in[1] : 1;
 }
 
 // "8" → {8, 8} for an image model (one size per dimension after the channels), "4,6" → {4, 6}.
@@ -157,8 +158,9 @@ Image heatmap_image(const Tensor& relevance, const Image& shown, const OutputOpt
     ho.cmap = parse_colormap(oo.cmap);
     ho.symmetric = !oo.asymmetric;
     const Shape& s = relevance.shape();
-    const Tensor chw = s.size() == 4 ? relevance.reshaped({s[1], s[2], s[3]}) : relevance;
-    if (chw.rank() != 3) throw Error("--heatmap needs an image-shaped input [N, C, H, W]");
+    Tensor chw = s.size() == 4 ? relevance.reshaped({s[1], s[2], s[3]}) : relevance;
+    if (chw.rank() != 3) throw Error("--heatmap needs an image-shaped input [N, C, H, W] or [N, H, W, C]");
+    if (s.size() == 4 && image_layout(s) == ImageLayout::NHWC) chw = to_channels_first(chw);
     Image img = render_heatmap(chw, ho);
     if (oo.overlay) img = overlay(img, shown, 0.5f);
     if (oo.heatmap_scale > 1) img = upscale_nearest(img, oo.heatmap_scale);
@@ -196,7 +198,7 @@ int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOpt
     const auto t2 = Clock::now();
     if (!oo.out.empty()) write_npy(oo.out, r.relevance);
     if (!oo.heatmap.empty()) {
-        if (r.relevance.rank() != 4) throw Error("--heatmap needs an image-shaped input [N, C, H, W]");
+        if (r.relevance.rank() != 4) throw Error("--heatmap needs an image-shaped input [N, C, H, W] or [N, H, W, C]");
         const bool single_file = n == 1 && fs::path(oo.heatmap).extension() == ".png";  // else a folder
         if (!single_file) {
             std::error_code ec;

@@ -7,6 +7,7 @@
 
 #include "engine/error.h"
 #include "engine/finite.h"
+#include "io/image.h"
 #include "io/npy.h"
 
 namespace relprop::cli {
@@ -113,28 +114,31 @@ Batch load_files(const std::vector<std::string>& names, const InputOptions& opti
                 batch.names.push_back(t.dim(0) == 1 ? f.stem().string() : f.stem().string() + "_" + std::to_string(i));
                 batch.sources.push_back(f.string());
                 Shape chw(one.shape().begin() + 1, one.shape().end());
-                batch.shown.push_back(picture_of(one.reshaped(chw)));
+                const bool nhwc = image_layout(model_input) == ImageLayout::NHWC;
+                batch.shown.push_back(picture_of(nhwc ? to_channels_first(one.reshaped(chw)) : one.reshaped(chw)));
                 samples.push_back(one);
             }
         } else {
             if (model_input.size() != 4)
-                throw Error(f.string() + ": images need a model whose input is [N, C, H, W]; this one takes " +
-                            shape_str(model_input));
+                throw Error(f.string() + ": images need a model whose input is [N, C, H, W] or [N, H, W, C]; this one "
+                            "takes " + shape_str(model_input));
             images = true;
-            const int64_t c = model_input[1];
+            const int64_t c = image_channels(model_input);
             for (const auto* v : {&pre.mean, &pre.std})
                 if (pre.enabled && v->size() != 1 && static_cast<int64_t>(v->size()) != c)
                     throw Error("--mean/--std have " + std::to_string(v->size()) + " values but the model takes " +
                                 std::to_string(c) + " channel(s): give 1 or " + std::to_string(c) +
                                 " values each, or --no-preprocess for images already at the model's size");
             const Image img = load_image(f.string());
-            Tensor chw = image_to_tensor(img, model_input[1], pre);
+            const Tensor chw = image_to_tensor(img, c, pre);
             batch.names.push_back(f.stem().string());
             batch.sources.push_back(f.string());
             batch.shown.push_back(tensor_to_image(chw, pre));
-            Shape s = chw.shape();
+            // in the model's layout: [C, H, W], or [H, W, C] for an NHWC model
+            const Tensor sample = image_layout(model_input) == ImageLayout::NHWC ? to_channels_last(chw) : chw;
+            Shape s = sample.shape();
             s.insert(s.begin(), 1);
-            samples.push_back(chw.reshaped(s));
+            samples.push_back(sample.reshaped(s));
         }
     }
     Shape total = samples.at(0).shape();

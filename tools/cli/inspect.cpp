@@ -13,7 +13,7 @@ int run_inspect(const ModelOptions& mo) {
     // preprocessed the default way.
     const Preprocess p;
     const Shape& in = s.input_shape();
-    const int64_t channels = in.size() > 1 ? in[1] : 1;
+    const int64_t channels = in.size() == 4 ? image_channels(in) : in.size() > 1 ? in[1] : 1;
     const bool rgb = channels == 3;
     const RuleAssignment rules = rules_for(s, mo, rgb ? input_bounds_low(p, 3) : std::vector<float>{-3.0f},
                                            rgb ? input_bounds_high(p, 3) : std::vector<float>{3.0f});
@@ -21,6 +21,9 @@ int run_inspect(const ModelOptions& mo) {
                 printable(mo.model).c_str(), static_cast<long long>(s.imported().opset),
                 printable(s.imported().producer).c_str(),
                 shape_str(in).c_str(), s.graph().nodes().size(), s.imported().graph.nodes().size());
+    if (in.size() == 4)
+        std::printf("input layout: %s (images are fed and relevance .npy written in it)\n",
+                    layout_name(image_layout(in)));
     std::printf("rules (%s):\n%s", mo.composite.c_str(), rule_listing(s.graph(), rules).c_str());
     std::printf("canonization (%s): %zu change(s)\n", mo.canonize.c_str(), s.canonize_changes().size());
     // Names from the model are escaped (printable): one line each, no terminal escape sequences.

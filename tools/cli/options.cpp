@@ -58,6 +58,9 @@ void add_input_options(CLI::App& app, InputOptions& o) {
     app.add_option("--mean", o.mean, "images: per-channel mean subtracted after scaling (default ImageNet's)");
     app.add_option("--std", o.std, "images: per-channel std divided by (default ImageNet's)");
     app.add_option("--scale", o.scale, "images: pixel value factor (default 1/255)");
+    app.add_option("--preprocess", o.preprocess,
+                   "images: torch (the default mean/std), keras-caffe (BGR, minus 103.939,116.779,123.68), keras-tf "
+                   "(pixel/127.5 - 1) or none (pixels 0..255); instead of --mean/--std/--scale");
     app.add_flag("--no-preprocess", o.no_preprocess, "images: no resize, crop or mean/std; only pixel × --scale");
 }
 
@@ -127,15 +130,22 @@ std::vector<int64_t> parse_targets(const std::string& text) {
 
 Preprocess preprocess_of(const InputOptions& o) {
     Preprocess p;
+    const InputOptions defaults;
+    if (!o.preprocess.empty()) {
+        if (o.mean != defaults.mean || o.std != defaults.std || o.scale != defaults.scale)
+            throw Error("--preprocess " + o.preprocess + " sets the mean, std and scale: drop --mean/--std/--scale");
+        p = preprocess_preset(o.preprocess);
+    } else {
+        p.mean = parse_floats(o.mean, "--mean");
+        p.std = parse_floats(o.std, "--std");
+        for (float s : p.std)
+            if (s == 0.0f) throw Error("--std: a standard deviation of 0");
+        p.scale = parse_fraction(o.scale, "--scale");
+    }
     p.enabled = !o.no_preprocess;
     if (o.resize < 0 || o.crop < 0) throw Error("--resize and --crop must be >= 0");
     p.resize = o.resize;
     p.crop = o.crop;
-    p.mean = parse_floats(o.mean, "--mean");
-    p.std = parse_floats(o.std, "--std");
-    for (float s : p.std)
-        if (s == 0.0f) throw Error("--std: a standard deviation of 0");
-    p.scale = parse_fraction(o.scale, "--scale");
     return p;
 }
 

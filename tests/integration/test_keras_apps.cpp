@@ -1,0 +1,85 @@
+// The keras.applications models (random weights, randomized BatchNorm statistics) exported with tf2onnx by
+// `tools/make_keras_fixtures.py --full DIR` (not committed): NAME_{nhwc,nchw}_op{13,17}.onnx with input,
+// onnxruntime output and TensorFlow gradient, in $RELPROP_KERAS_EXPORTS (each file skipped when absent).
+// Import, forward vs onnxruntime ≤ 1e-4, canonized to Conv/Linear with the BatchNorms merged and only the input's
+// Transpose left, gradient vs TensorFlow printed (finite; its size is the README's figure: relprop's forward can
+// take ReLU/max-pool decisions other than TensorFlow's, see issue 15's conv-accuracy part).
+#include <doctest/doctest.h>
+
+#include <cmath>
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <map>
+
+#include "canonize/pipeline.h"
+#include "engine/backend.h"
+#include "engine/executor.h"
+#include "io/npy.h"
+#include "io/onnx_import.h"
+#include "rules/explainer.h"
+#include "tests/fixtures.h"
+#include "tests/seeded_tensor.h"
+
+using namespace relprop;
+using relprop::test::max_rel_error;
+using relprop::test::relative_l2;
+
+namespace {
+
+std::string export_path(const std::string& stem, const std::string& suffix) {
+    const char* dir = std::getenv("RELPROP_KERAS_EXPORTS");
+    return (dir ? std::string(dir) : std::string(RELPROP_FIXTURES_DIR) + "/keras_full") + "/" + stem + suffix;
+}
+
+void check_export(const std::string& stem, const std::string& model_name) {
+    const OnnxModel model = load_onnx(export_path(stem, ".onnx"));
+    const Tensor x = read_npy(export_path(stem, ".input.npy"));
+    const Tensor want = read_npy(export_path(stem, ".output.npy"));
+    const Tensor grad = read_npy(export_path(stem, ".grad.npy"));
+    const Tensor target = read_npy(export_path(model_name, ".target.npy"));
+    auto backend = make_backend("cpu");
+    const CanonizeResult canon = canonize(model.graph, "auto");
+    std::map<std::string, int> ops;
+    for (const Node& n : canon.graph.nodes()) ++ops[op_name(n.op->type())];
+    std::string op_list;
+    for (const auto& [op, count] : ops) op_list += " " + op + "x" + std::to_string(count);
+    auto graph = std::make_shared<const Graph>(canon.graph);
+    Explainer explainer(graph, *backend);
+    const Recording rec = explainer.forward(x);
+    const double forward = max_rel_error(rec.output, want);
+    const Explanation g = explainer.gradient(rec, {static_cast<int64_t>(target[0])});
+    REQUIRE(g.relevance.shape() == grad.shape());
+    const double gradient = relative_l2(grad, g.relevance);
+    // The same on the graph as imported (canonization moves scales between layers: other rounding).
+    auto imported = std::make_shared<const Graph>(model.graph);
+    Explainer plain(imported, *backend);
+    const double gradient_none =
+        relative_l2(grad, plain.gradient(plain.forward(x), {static_cast<int64_t>(target[0])}).relevance);
+    std::printf("keras %-22s %4zu nodes imported, %4zu canonized:%s\n  forward vs onnxruntime %.1e (max relative), "
+                "gradient vs TensorFlow %.1e (relative L2; %.1e on the graph as imported)\n",
+                stem.c_str(), model.graph.nodes().size(), graph->nodes().size(), op_list.c_str(), forward, gradient,
+                gradient_none);
+    CHECK(forward <= 1e-4);
+    CHECK(ops.count("BatchNorm") == 0);
+    CHECK(ops.count("Mul") == 0);
+    CHECK(ops["Transpose"] == (stem.find("nhwc") != std::string::npos ? 1 : 0));
+    CHECK(std::isfinite(gradient));
+    CHECK(std::isfinite(gradient_none));
+}
+
+}  // namespace
+
+TEST_CASE("keras.applications exports: import, forward, canonization, gradient (skipped when absent)") {
+    int found = 0;
+    for (const std::string name : {"mobilenet_v2", "resnet50", "densenet121", "vgg16"})
+        for (const std::string layout : {"nhwc", "nchw"})
+            for (const std::string opset : {"op13", "op17"}) {
+                const std::string stem = name + "_" + layout + "_" + opset;
+                if (!std::filesystem::exists(export_path(stem, ".onnx"))) continue;
+                ++found;
+                INFO(stem);
+                check_export(stem, name);
+            }
+    if (found == 0) MESSAGE("no keras.applications exports in $RELPROP_KERAS_EXPORTS: skipped");
+}

@@ -1,0 +1,191 @@
+#!/usr/bin/env python3
+"""Keras/TensorFlow fixtures for relprop (tests/fixtures/keras/): python is used ONLY here, never at run time.
+
+How to run (the venv lives OUTSIDE the repository; the pyenv python3 on PATH reaches PyPI):
+
+    python3 -m venv /work/venv-keras
+    /work/venv-keras/bin/pip install -r tools/requirements-keras.txt
+    cd /work/wt-keras && /work/venv-keras/bin/python tools/make_keras_fixtures.py
+
+    # optional, NOT committed: the four keras.applications models (random weights), both layouts, opsets
+    # 13 and 17, with inputs, onnxruntime outputs and TensorFlow gradients, and the ONNX node types listed
+    /work/venv-keras/bin/python tools/make_keras_fixtures.py --full /work/keras-exports
+
+The small CNN (tests/fixtures/keras/): Conv2D → BatchNormalization → ReLU6 → MaxPooling2D → Conv2D →
+BatchNormalization → ReLU → MaxPooling2D → Flatten → Dense → BatchNormalization → ReLU → Dense (logits), random
+weights from a fixed seed, every BatchNormalization with non-trivial moving statistics. It is converted with
+tf2onnx (`from_function`: `from_keras` fails on Keras 3 models) at opsets 13 and 17, once as it comes (NHWC input
+[N,16,16,3]) and once with `inputs_as_nchw` (input [N,3,16,16]). Files, for NAME = cnn_nhwc_op13, cnn_nchw_op13,
+cnn_nhwc_op17, cnn_nchw_op17:
+    NAME.onnx            the export
+    NAME.input.npy       the input in the export's layout (float32, batch 2)
+    NAME.output.npy      onnxruntime's output (logits [2, 10])
+    NAME.grad.npy        TensorFlow's input gradient (GradientTape) of the target logit summed over the batch,
+                         in the export's layout
+    target.npy           the target logit per batch row (int64 [2])
+tests/fixtures/keras/MANIFEST lists the models, one `NAME<TAB>description` line each.
+Everything is deterministic (fixed seeds); rerunning rewrites the same numbers.
+"""
+
+import argparse
+import collections
+import os
+import sys
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ.setdefault("CUDA_VISIBLE_DEVICES", "")
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import tensorflow as tf
+import tf2onnx
+
+keras = tf.keras
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+OUT = os.path.join(REPO, "tests", "fixtures", "keras")
+TARGET = np.array([3, 7], dtype=np.int64)
+
+
+def op_types(model):
+    """'Op×count' for every op type of the graph, in first-appearance order."""
+    c = collections.Counter(n.op_type for n in model.graph.node)
+    seen = []
+    for n in model.graph.node:
+        if n.op_type not in seen:
+            seen.append(n.op_type)
+    return " ".join(f"{t}x{c[t]}" if c[t] > 1 else t for t in seen)
+
+
+def randomize_batchnorm(model, rng):
+    """Non-trivial gamma, beta, moving mean and moving variance for every BatchNormalization."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.BatchNormalization):
+            c = layer.get_weights()[0].shape[0]
+            layer.set_weights([
+                rng.uniform(0.5, 1.5, c).astype(np.float32),
+                rng.uniform(-0.3, 0.3, c).astype(np.float32),
+                rng.uniform(-0.3, 0.3, c).astype(np.float32),
+                rng.uniform(0.5, 2.0, c).astype(np.float32),
+            ])
+
+
+def small_cnn():
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    model = keras.Sequential([
+        keras.Input((16, 16, 3), name="input"),
+        L.Conv2D(8, 3, padding="same", name="conv1"),
+        L.BatchNormalization(name="bn1"),
+        L.ReLU(max_value=6.0, name="relu6"),
+        L.MaxPooling2D(2, name="pool1"),
+        L.Conv2D(12, 3, padding="same", name="conv2"),
+        L.BatchNormalization(name="bn2"),
+        L.ReLU(name="relu2"),
+        L.MaxPooling2D(2, name="pool2"),
+        L.Flatten(name="flatten"),
+        L.Dense(16, name="dense1"),
+        L.BatchNormalization(name="bn3"),
+        L.ReLU(name="relu3"),
+        L.Dense(10, name="logits"),
+    ], name="cnn")
+    randomize_batchnorm(model, np.random.default_rng(1))
+    return model
+
+
+def export(model, shape_nhwc, opset, nchw, path):
+    """tf2onnx export of model(x, training=False) with a symbolic batch; returns the ONNX model."""
+    spec = [tf.TensorSpec((None,) + tuple(shape_nhwc), tf.float32, name="input")]
+    fn = tf.function(lambda x: model(x, training=False))
+    proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
+                                             inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
+    return proto
+
+
+def tf_gradient(model, x_nhwc, target):
+    """d(sum_n logits[n, target[n]])/dx (GradientTape), NHWC."""
+    x = tf.constant(x_nhwc)
+    with tf.GradientTape() as tape:
+        tape.watch(x)
+        y = model(x, training=False)
+        picked = tf.reduce_sum(tf.gather(y, target, axis=1, batch_dims=1))
+    return tape.gradient(picked, x).numpy()
+
+
+def ort_run(path, x):
+    sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
+    return sess.run(None, {sess.get_inputs()[0].name: x})[0]
+
+
+def rel(a, b):
+    return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
+
+
+def export_all(model, x, g, y_tf, prefix, out):
+    """Both layouts at opsets 13 and 17: PREFIX_{nhwc,nchw}_op{13,17}.{onnx,input.npy,output.npy,grad.npy}.
+    Returns (stem, opset, nchw) per export."""
+    done = []
+    for opset in (13, 17):
+        for nchw in (False, True):
+            stem = f"{prefix}_{'nchw' if nchw else 'nhwc'}_op{opset}"
+            path = os.path.join(out, stem + ".onnx")
+            proto = export(model, x.shape[1:], opset, nchw, path)
+            xin = x.transpose(0, 3, 1, 2).copy() if nchw else x
+            gin = g.transpose(0, 3, 1, 2).copy() if nchw else g
+            y = ort_run(path, xin)
+            np.save(os.path.join(out, stem + ".input.npy"), xin)
+            np.save(os.path.join(out, stem + ".output.npy"), y)
+            np.save(os.path.join(out, stem + ".grad.npy"), gin.astype(np.float32))
+            print(f"{stem}: onnxruntime vs TensorFlow {rel(y, y_tf):.1e}; ops: {op_types(proto)}", flush=True)
+            done.append((stem, opset, nchw))
+    return done
+
+
+def write_small(out):
+    os.makedirs(out, exist_ok=True)
+    model = small_cnn()
+    x = np.random.default_rng(2).uniform(-1, 1, (2, 16, 16, 3)).astype(np.float32)
+    y_tf = model(x, training=False).numpy()
+    g = tf_gradient(model, x, TARGET)
+    np.save(os.path.join(out, "target.npy"), TARGET)
+    manifest = [f"{stem}\tsmall Keras CNN (conv-BN-ReLU6-pool, conv-BN-ReLU-pool, flatten, dense-BN-ReLU, dense), "
+                f"tf2onnx opset {opset}, input {'NCHW (inputs_as_nchw)' if nchw else 'NHWC'}"
+                for stem, opset, nchw in export_all(model, x, g, y_tf, "cnn", out)]
+    with open(os.path.join(out, "MANIFEST"), "w") as f:
+        f.write("\n".join(manifest) + "\n")
+
+
+def write_full(out, names):
+    apps = keras.applications
+    makers = {"vgg16": apps.VGG16, "resnet50": apps.ResNet50, "densenet121": apps.DenseNet121,
+              "mobilenet_v2": apps.MobileNetV2}
+    os.makedirs(out, exist_ok=True)
+    for name in names:
+        keras.utils.set_random_seed(0)
+        model = makers[name](weights=None, classifier_activation=None)  # logits, as explained
+        randomize_batchnorm(model, np.random.default_rng(1))
+        x = np.random.default_rng(2).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+        y_tf = model(x, training=False).numpy()
+        target = np.array([int(np.argmax(y_tf[0]))], dtype=np.int64)
+        g = tf_gradient(model, x, target)
+        np.save(os.path.join(out, f"{name}.target.npy"), target)
+        export_all(model, x, g, y_tf, name, out)
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", default=OUT)
+    ap.add_argument("--full", metavar="DIR", help="export the keras.applications models to DIR instead")
+    ap.add_argument("--full-models", nargs="*", default=["mobilenet_v2", "resnet50", "densenet121", "vgg16"])
+    a = ap.parse_args()
+    print(f"tensorflow {tf.__version__}, keras {keras.__version__}, tf2onnx {tf2onnx.__version__}, "
+          f"onnxruntime {ort.__version__}, onnx {onnx.__version__}", file=sys.stderr)
+    if a.full:
+        write_full(a.full, a.full_models)
+    else:
+        write_small(a.out)
+
+
+if __name__ == "__main__":
+    main()

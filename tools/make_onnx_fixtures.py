@@ -10,9 +10,13 @@ How to run (Debian 12, as root; the venv lives OUTSIDE the repository):
     /work/venv-fixtures/bin/pip install -r tools/requirements-fixtures.txt
     cd /work/main && /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py
 
-    # optional, NOT committed: full-size torchvision models (224x224, batch 1)
+    # optional, NOT committed: full-size torchvision models (224x224, inception_v3 299x299, batch 1)
     /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures
     /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models resnet18
+    # the models of tests/integration (issue 15), both opsets, with the gradient and zennit references
+    # (tools/full_references.py; about 30 min on 2 busy cores, 2.5 GB):
+    /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models new \
+        --full-opsets 13,17 --full-references
 
 Use /usr/bin/python3's packages (Debian torch 1.13.1, torchvision 0.14.1, onnx 1.12, numpy 1.24) — the
 pyenv `python3` first on PATH sees none of them; the venv above adds onnxruntime from PyPI.

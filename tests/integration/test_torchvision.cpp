@@ -122,7 +122,12 @@ void check_model(const test::FullModel& spec, int opset) {
                     "(zennit f32/f64 %.1e)\n", spec.name.c_str(), opset, fwd.rel_max, gd.rel_l2, g_drift, ed.rel_l2,
                     z_drift);
         CHECK(bad == 0);
-        CHECK(ed.rel_l2 <= bound(z_drift));
+        // zennit disagrees with itself (float32 against float64 beyond 1e-2, or not finite: ConvNeXt, whose
+        // LayerNorms under the gradient divide by near-zero sums in EpsilonPlusFlat): no reference; relprop's
+        // relevance must be finite, which is checked above, and its sum is printed.
+        if (std::isfinite(z_drift) && z_drift <= 1e-2) CHECK(ed.rel_l2 <= bound(z_drift));
+        else MESSAGE(spec.name << ": zennit's own float32 and float64 relevance differ by " << z_drift
+                               << " (relative L2): no zennit reference; relevance finite, sum " << sum);
     }
 
     // Every composite (relprop's default rule map, no overrides) gives finite relevance; once per model.

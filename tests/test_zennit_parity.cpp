@@ -3,8 +3,11 @@
 // plain gradient. Canonization: "auto,-densenet" (zennit has no DenseNet canonizer; its references keep
 // those BatchNorms with the Pass rule, as relprop does with that pass off), and "auto": the DenseNet
 // pass moves a positive per-channel scale into the next layer, which changes none of these rules' results.
+// The same for tiny models made of the blocks of MobileNetV2/V3, EfficientNet, RegNet and ShuffleNetV2
+// (tests/fixtures/zennit_blocks, made by tools/make_zennit_block_fixtures.py).
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <fstream>
@@ -28,6 +31,7 @@ struct Reference {
     std::vector<int64_t> targets;
     std::vector<std::string> onnx;
     double drift_l2 = 0, drift_max = 0;  // zennit float32 vs the same run in float64
+    std::string needs;                    // a canonization pass the parity depends on ("needs PASS" in the notes)
 };
 
 // "... float32 rounding alone (...): relL2 1.6e-05, max abs 2.9e-05 x max|ref|"
@@ -38,6 +42,13 @@ void parse_drift(const std::string& notes, Reference& r) {
     r.drift_max = std::stod(notes.substr(mx + 8));
 }
 
+void parse_needs(const std::string& notes, Reference& r) {
+    const size_t at = notes.find("needs ");
+    if (at == std::string::npos) return;
+    const size_t end = notes.find_first_of(";, ", at + 6);
+    r.needs = notes.substr(at + 6, end == std::string::npos ? std::string::npos : end - at - 6);
+}
+
 std::vector<std::string> split(const std::string& s, char sep) {
     std::vector<std::string> out;
     std::istringstream in(s);
@@ -45,38 +56,52 @@ std::vector<std::string> split(const std::string& s, char sep) {
     return out;
 }
 
-std::vector<Reference> references() {
-    std::ifstream in(fixture_path("zennit/MANIFEST"));
+std::vector<Reference> references(const std::string& dir) {
+    std::ifstream in(fixture_path(dir + "/MANIFEST"));
     std::vector<Reference> refs;
     for (std::string line; std::getline(in, line);) {
         const auto f = split(line, '\t');
         if (f.size() < 4) continue;
-        Reference r{f[0], f[1], {}, split(f[3], ',')};
+        Reference r;
+        r.model = f[0];
+        r.composite = f[1];
+        r.onnx = split(f[3], ',');
         for (const std::string& t : split(f[2], ',')) r.targets.push_back(std::stoll(t));
-        if (f.size() > 4) parse_drift(f[4], r);
+        if (f.size() > 4) parse_drift(f[4], r), parse_needs(f[4], r);
         refs.push_back(r);
     }
     return refs;
 }
 
-}  // namespace
 
-TEST_CASE("zennit parity: every fixture under every composite and the gradient") {
-    const auto refs = references();
-    REQUIRE(refs.size() == 18);
+// Compares relprop with every reference of DIR/MANIFEST (ONNX fixtures in ONNX_DIR) under each pipeline; returns
+// the number of references checked. LRP references whose notes say "needs PASS" are checked only when relprop has
+// that canonization pass (it turns the export's decomposed activation back into the op zennit hooks; the gradient
+// is the same either way).
+int check_parity(const std::string& dir, const std::string& onnx_dir, const std::vector<std::string>& pipelines) {
     auto backend = make_backend("cpu");
     CompositeOptions options;
     options.low = {-3.0f};
     options.high = {3.0f};
-    for (const Reference& ref : refs) {
-        const Tensor want = read_npy(fixture_path("zennit/" + ref.model + "." + ref.composite + ".npy"));
+    const auto passes = canonize_pass_names();
+    int checked = 0;
+    for (const Reference& ref : references(dir)) {
+        const std::string needs = ref.composite == "gradient" ? "" : ref.needs;
+        if (!needs.empty() && std::find(passes.begin(), passes.end(), needs) == passes.end()) {
+            MESSAGE(dir << "/" << ref.model << "." << ref.composite << " not checked: needs the canonization pass "
+                        << needs << ", which this build lacks");
+            continue;
+        }
+        ++checked;
+        const Tensor want = read_npy(fixture_path(dir + "/" + ref.model + "." + ref.composite + ".npy"));
         for (const std::string& fixture : ref.onnx)
-        for (const std::string pipeline : {"auto,-densenet", "auto"}) {
+        for (std::string pipeline : pipelines) {
+            if (!needs.empty()) pipeline += "," + needs;
             INFO(fixture << " / " << ref.composite << " / canonize " << pipeline);
-            const OnnxModel model = load_onnx(fixture_path("onnx/" + fixture + ".onnx"));
+            const OnnxModel model = load_onnx(fixture_path(onnx_dir + "/" + fixture + ".onnx"));
             auto graph = std::make_shared<const Graph>(canonize(model.graph, pipeline).graph);
             Explainer explainer(graph, *backend);
-            const Recording rec = explainer.forward(read_npy(fixture_path("onnx/" + fixture + ".input.npy")));
+            const Recording rec = explainer.forward(read_npy(fixture_path(onnx_dir + "/" + fixture + ".input.npy")));
             Explanation e;
             if (ref.composite == "gradient") {
                 e = explainer.gradient(rec, ref.targets);
@@ -103,4 +128,24 @@ TEST_CASE("zennit parity: every fixture under every composite and the gradient")
             CHECK(rel_max <= std::max(1e-5, 3 * ref.drift_max));
         }
     }
+    return checked;
+}
+
+}  // namespace
+
+TEST_CASE("zennit parity: every fixture under every composite and the gradient") {
+    REQUIRE(references("zennit").size() == 18);
+    CHECK(check_parity("zennit", "onnx", {"auto,-densenet", "auto"}) == 18);
+}
+
+// The blocks of MobileNet, EfficientNet, RegNet and ShuffleNet (tests/fixtures/zennit_blocks, made by
+// tools/make_zennit_block_fixtures.py; each block's ONNX export lies beside its references).
+TEST_CASE("zennit parity: post-2017 blocks under every composite and the gradient") {
+    const auto refs = references("zennit_blocks");
+    REQUIRE(refs.size() == 36);
+    const int needs = static_cast<int>(std::count_if(refs.begin(), refs.end(), [](const Reference& r) {
+        return !r.needs.empty();
+    }));
+    CHECK(needs == 12);  // hardswish13 and silu: x * HardSigmoid(x), x * Sigmoid(x) need fuse-activations
+    CHECK(check_parity("zennit_blocks", "zennit_blocks", {"auto"}) >= 26);
 }

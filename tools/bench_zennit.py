@@ -29,7 +29,9 @@ Parameters are frozen (requires_grad False): only the input gradient/relevance i
 Composites as in tools/make_zennit_fixtures.py: zennit defaults, BatchNorm -> Pass, epsilon-gamma-box with
 low/high = ImageNet-normalized pixel values 0 and 1 per channel. Canonizers: VGG VGGCanonizer, ResNet
 ResNetCanonizer, DenseNet NamedMergeBatchNorm of the true conv->BN pairs only (features.conv0->features.norm0
-and every dense layer's conv1->norm2; the other BNs get Pass). Merged BNs get eps=1e-12 (zennit 0.5.1 leaves the
+and every dense layer's conv1->norm2; the other BNs get Pass), MobileNetV2 and EfficientNet-B0
+SequentialMergeBatchNorm (zennit has no canonizer for them: their residual adds keep the gradient there, where
+relprop's composites give them Norm). Merged BNs get eps=1e-12 (zennit 0.5.1 leaves the
 eps in place; an ONNX export folds BN exactly; zennit 1.0 sets it to 0, which torch 2.11 refuses: "batch_norm eps
 must be positive"): with running_var 1, 1 + 1e-12 rounds to 1 in float32, so the merged BN is exactly the identity. Note: torchvision's DenseNet applies its final ReLU and pooling
 functionally, where zennit keeps the plain gradient.
@@ -46,7 +48,7 @@ import numpy as np
 import torch
 from torchvision.models.densenet import _DenseLayer
 from zennit.attribution import Gradient
-from zennit.canonizers import MergeBatchNorm, NamedMergeBatchNorm
+from zennit.canonizers import MergeBatchNorm, NamedMergeBatchNorm, SequentialMergeBatchNorm
 from zennit.composites import (EpsilonAlpha2Beta1, EpsilonAlpha2Beta1Flat, EpsilonGammaBox, EpsilonPlus,
                                EpsilonPlusFlat)
 from zennit.rules import Pass
@@ -83,6 +85,8 @@ def canonizers(name, model):
         pairs = [(("features.conv0",), "features.norm0")]
         pairs += [((n + ".conv1",), n + ".norm2") for n, m in model.named_modules() if isinstance(m, _DenseLayer)]
         return [NamedMergeBatchNorm(pairs)]
+    if name in ("mobilenet_v2", "efficientnet_b0"):
+        return [SequentialMergeBatchNorm()]  # as tools/full_references.py: zennit has no canonizer for these
     raise ValueError(f"no canonizer for model {name}")
 
 

@@ -10,9 +10,13 @@ How to run (Debian 12, as root; the venv lives OUTSIDE the repository):
     /work/venv-fixtures/bin/pip install -r tools/requirements-fixtures.txt
     cd /work/main && /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py
 
-    # optional, NOT committed: full-size torchvision models (224x224, batch 1)
+    # optional, NOT committed: full-size torchvision models (224x224, inception_v3 299x299, batch 1)
     /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures
     /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models resnet18
+    # the models of tests/integration (issue 15), both opsets, with the gradient and zennit references
+    # (tools/full_references.py; about 30 min on 2 busy cores, 2.5 GB):
+    /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models new \
+        --full-opsets 13,17 --full-references
 
 Use /usr/bin/python3's packages (Debian torch 1.13.1, torchvision 0.14.1, onnx 1.12, numpy 1.24) — the
 pyenv `python3` first on PATH sees none of them; the venv above adds onnxruntime from PyPI.
@@ -645,50 +649,110 @@ def verify(out_dir):
 # optional: full-size torchvision models (not committed)
 # --------------------------------------------------------------------------------------------
 
+# name: (torchvision constructor name, extra constructor arguments, input side). Random weights (seed 0),
+# randomized BatchNorm statistics (seed 100), ConvNeXt's layer scales and LayerNorm affine parameters randomized
+# too (seed 101: torchvision initializes the layer scale to 1e-6, which would make every block the identity).
+FULL_MODELS = {
+    "vgg16": ("vgg16", {}, 224),
+    "resnet18": ("resnet18", {}, 224),
+    "resnet50": ("resnet50", {}, 224),
+    "densenet121": ("densenet121", {}, 224),
+    "mobilenet_v2": ("mobilenet_v2", {}, 224),
+    "mobilenet_v3_small": ("mobilenet_v3_small", {}, 224),
+    "efficientnet_b0": ("efficientnet_b0", {}, 224),
+    "regnet_y_400mf": ("regnet_y_400mf", {}, 224),
+    "mnasnet1_0": ("mnasnet1_0", {}, 224),
+    "shufflenet_v2_x1_0": ("shufflenet_v2_x1_0", {}, 224),
+    "convnext_tiny": ("convnext_tiny", {}, 224),
+    "googlenet": ("googlenet", {"aux_logits": False, "init_weights": True}, 224),
+    "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": True}, 299),
+    "squeezenet1_1": ("squeezenet1_1", {}, 224),
+    "alexnet": ("alexnet", {}, 224),
+}
+FULL_DEFAULT = "vgg16,resnet18,resnet50,densenet121"
+FULL_NEW = ("mobilenet_v2,mobilenet_v3_small,efficientnet_b0,regnet_y_400mf,mnasnet1_0,shufflenet_v2_x1_0,"
+            "convnext_tiny,googlenet,inception_v3,squeezenet1_1,alexnet")
+
+
+def randomize_layer_scale_and_ln(model, seed):
+    """ConvNeXt: seeded layer scales in [0.2, 0.6] and LayerNorm affine parameters like randomize_bn's."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if hasattr(m, "layer_scale") and isinstance(m.layer_scale, torch.nn.Parameter):
+                m.layer_scale.copy_(torch.rand(m.layer_scale.shape, generator=g) * 0.4 + 0.2)
+            if isinstance(m, nn.LayerNorm) and m.elementwise_affine:
+                c = m.weight.numel()
+                m.weight.copy_((torch.rand(c, generator=g) + 0.5).view_as(m.weight))
+                m.bias.copy_((torch.randn(c, generator=g) * 0.3).view_as(m.bias))
+
+
 def build_full(name):
     """The seeded eval-mode torchvision model NAME (random weights, randomized BN statistics) and its float32
-    [1,3,224,224] input (as numpy) of a --full fixture; also imported by tools/bench_zennit.py."""
+    [1,3,S,S] input (as numpy; S = 299 for inception_v3, else 224) of a --full fixture; also imported by
+    tools/bench_zennit.py and tools/full_references.py."""
     import torchvision
-    ctors = {"vgg16": torchvision.models.vgg16, "resnet18": torchvision.models.resnet18,
-             "resnet50": torchvision.models.resnet50, "densenet121": torchvision.models.densenet121}
+    if name not in FULL_MODELS:
+        raise ValueError(f"unknown full model {name!r}; known: {', '.join(FULL_MODELS)}")
+    ctor, kwargs, side = FULL_MODELS[name]
     torch.manual_seed(0)
-    model = ctors[name](weights=None)
+    model = getattr(torchvision.models, ctor)(weights=None, **kwargs)
     randomize_bn(model, 100)
+    randomize_layer_scale_and_ln(model, 101)
+    for m in model.modules():  # zennit's hooks and in-place activations do not mix; the function is the same
+        if hasattr(m, "inplace"):
+            m.inplace = False
     model.eval()
-    x = torch.randn(1, 3, 224, 224, generator=torch.Generator().manual_seed(200)).numpy()
+    x = torch.randn(1, 3, side, side, generator=torch.Generator().manual_seed(200)).numpy()
     return model, x
 
 
-def full_models(out_dir, names):
+def full_models(out_dir, names, opsets, references):
+    """NAME.onnx (opset 13) and NAME.opsetN.onnx (other opsets), NAME.input.npy, NAME.output.npy (torch float32
+    logits), NAME[.opsetN].ort.npy (onnxruntime's output of that export); with `references`, the gradient and
+    zennit files of tools/full_references.py."""
     os.makedirs(out_dir, exist_ok=True)
     for name in names:
         t0 = time.time()
         model, x = build_full(name)
         with torch.no_grad():
             y = model(torch.from_numpy(x)).numpy().astype(np.float32)
-        m = export_torch(model, x, 13)
-        y_ort = ort_run(m.SerializeToString(), x)
-        d = max_abs(y, y_ort)
-        save_fixture(out_dir, name, m, x, y)
-        sizes = {s: os.path.getsize(os.path.join(out_dir, name + s)) for s in (".onnx", ".input.npy", ".output.npy")}
-        print(f"[full]  {name}: max|torch-ort| = {d:.3g} (|y|max {np.abs(y).max():.3g}), "
-              f"{time.time() - t0:.1f} s, sizes " + ", ".join(f"{name}{k} {v} B" for k, v in sizes.items()))
-        print(f"        ops: {op_types(m)}")
-        assert d < 1e-3 * max(1.0, float(np.abs(y).max())), f"{name}: torch and onnxruntime disagree"
+        np.save(os.path.join(out_dir, name + ".input.npy"), np.ascontiguousarray(x))
+        np.save(os.path.join(out_dir, name + ".output.npy"), np.ascontiguousarray(y))
+        for opset in opsets:
+            stem = name if opset == 13 else f"{name}.opset{opset}"
+            m = export_torch(model, x, opset)
+            onnx.save(m, os.path.join(out_dir, stem + ".onnx"))
+            y_ort = ort_run(m.SerializeToString(), x).astype(np.float32)
+            np.save(os.path.join(out_dir, stem + ".ort.npy"), np.ascontiguousarray(y_ort))
+            d = max_abs(y, y_ort)
+            print(f"[full]  {stem}: max|torch-ort| = {d:.3g} (|y|max {np.abs(y).max():.3g}), "
+                  f"{time.time() - t0:.1f} s, {os.path.getsize(os.path.join(out_dir, stem + '.onnx'))} B", flush=True)
+            print(f"        ops: {op_types(m)}", flush=True)
+            assert d < 1e-3 * max(1.0, float(np.abs(y).max())), f"{stem}: torch and onnxruntime disagree"
+        if references:
+            import full_references  # zennit: only needed here
+            full_references.write_references(out_dir, name, model, x, y)
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=DEFAULT_OUT, help="fixture directory (default tests/fixtures/onnx)")
     ap.add_argument("--full", metavar="DIR", help="instead, export full torchvision models to DIR")
-    ap.add_argument("--full-models", default="vgg16,resnet18,resnet50,densenet121",
-                    help="comma-separated subset for --full")
+    ap.add_argument("--full-models", default=FULL_DEFAULT,
+                    help=f"comma-separated models for --full (default {FULL_DEFAULT}; 'new' = {FULL_NEW}; 'all')")
+    ap.add_argument("--full-opsets", default="13", help="comma-separated opsets for --full (e.g. 13,17)")
+    ap.add_argument("--full-references", action="store_true",
+                    help="with --full, also the autograd gradient and zennit epsilon-plus-flat references "
+                         "(tools/full_references.py; needs zennit 0.5.1)")
     args = ap.parse_args()
     import onnxruntime as ort
     print(f"torch {torch.__version__}, onnx {onnx.__version__}, onnxruntime {ort.__version__}, "
           f"numpy {np.__version__}")
     if args.full:
-        full_models(args.full, [s for s in args.full_models.split(",") if s])
+        names = {"new": FULL_NEW, "all": ",".join(FULL_MODELS)}.get(args.full_models, args.full_models)
+        full_models(args.full, [s for s in names.split(",") if s],
+                    [int(s) for s in args.full_opsets.split(",") if s], args.full_references)
         return
     os.makedirs(args.out, exist_ok=True)
     manifest, report = [], []

@@ -1,5 +1,5 @@
 // relprop-integration-tests: full torchvision exports (made on demand by
-// `tools/make_onnx_fixtures.py --full tests/fixtures/full`, not committed). A model whose files are
+// `tools/make_onnx_fixtures.py --full tests/fixtures/full`, not committed). A model/opset whose export is
 // absent has its test case excluded, so doctest reports it as skipped.
 #define DOCTEST_CONFIG_IMPLEMENT
 #include <doctest/doctest.h>
@@ -12,11 +12,12 @@
 int main(int argc, char** argv) {
     doctest::Context context;
     context.applyCommandLine(argc, argv);
-    for (const std::string& name : relprop::test::full_model_names()) {
-        if (std::filesystem::exists(relprop::test::full_model_path(name, ".onnx"))) continue;
-        std::cout << "no " << relprop::test::full_model_path(name, ".onnx") << ": torchvision " << name
-                  << " skipped\n";
-        context.addFilter("test-case-exclude", ("torchvision " + name + "*").c_str());
-    }
+    for (const relprop::test::FullModel& m : relprop::test::full_models())
+        for (int opset : m.opsets) {
+            const std::string path = relprop::test::full_model_path(relprop::test::full_model_stem(m.name, opset), ".onnx");
+            if (std::filesystem::exists(path)) continue;
+            std::cout << "no " << path << ": torchvision " << m.name << " opset " << opset << " skipped\n";
+            context.addFilter("test-case-exclude", ("torchvision " + m.name + " opset " + std::to_string(opset)).c_str());
+        }
     return context.run();
 }

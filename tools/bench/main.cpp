@@ -1,5 +1,5 @@
-// relprop-bench: relprop's forward, gradient and LRP (each composite) on the full torchvision exports,
-// batch 1 and 8: warm-up, then median/min/max of N runs, images per second and peak RSS, each
+// relprop-bench: relprop's forward, gradient and LRP (each composite) on the full torchvision exports
+// (vgg16, resnet18, densenet121, resnet50, mobilenet_v2, efficientnet_b0 by default), batch 1 and 8: warm-up, then median/min/max of N runs, images per second and peak RSS, each
 // configuration in a fresh worker process. With --vs-zennit, zennit (tools/bench_zennit.py) runs the
 // same model, input and composite in the same invocation, runs alternating with relprop's, and the
 // table shows both side by side. Writes a Markdown table and a JSON file.
@@ -115,7 +115,7 @@ int main(int argc, char** argv) {
     relprop::tools::default_to_passive_openmp(argv);  // as the command line: OMP_WAIT_POLICY=PASSIVE unless OMP_* is set
     CLI::App app{"relprop-bench: relprop (and zennit) on the full torchvision exports"};
     bool worker = false, vs_zennit = false;
-    std::string model, method, dir = "tests/fixtures/full", models = "vgg16,resnet18,densenet121,resnet50",
+    std::string model, method, dir = "tests/fixtures/full", models = "vgg16,resnet18,densenet121,resnet50,mobilenet_v2,efficientnet_b0",
                                    batches = "1,8",
                                    methods = "forward,gradient,epsilon-plus,epsilon-plus-flat,epsilon-gamma-box,"
                                              "epsilon-alpha2-beta1,epsilon-alpha2-beta1-flat",

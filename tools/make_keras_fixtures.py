@@ -28,7 +28,6 @@ Everything is deterministic (fixed seeds); rerunning rewrites the same numbers.
 """
 
 import argparse
-import collections
 import os
 import sys
 
@@ -40,22 +39,13 @@ import onnx
 import onnxruntime as ort
 import tensorflow as tf
 import tf2onnx
+from onnx_summary import op_types  # noqa: E402  (tools/onnx_summary.py, beside this script)
 
 keras = tf.keras
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(REPO, "tests", "fixtures", "keras")
 TARGET = np.array([3, 7], dtype=np.int64)
-
-
-def op_types(model):
-    """'Op×count' for every op type of the graph, in first-appearance order."""
-    c = collections.Counter(n.op_type for n in model.graph.node)
-    seen = []
-    for n in model.graph.node:
-        if n.op_type not in seen:
-            seen.append(n.op_type)
-    return " ".join(f"{t}x{c[t]}" if c[t] > 1 else t for t in seen)
 
 
 def randomize_batchnorm(model, rng):

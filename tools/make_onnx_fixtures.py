@@ -29,7 +29,6 @@ Everything is deterministic (fixed seeds); rerunning rewrites identical files.
 """
 
 import argparse
-import collections
 import inspect
 import io
 import os
@@ -41,6 +40,7 @@ import onnx
 import torch
 import torch.nn as nn
 from onnx import TensorProto, helper, numpy_helper
+from onnx_summary import op_types  # noqa: E402  (tools/onnx_summary.py, beside this script)
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_OUT = os.path.join(REPO, "tests", "fixtures", "onnx")
@@ -52,16 +52,6 @@ torch.set_num_threads(2)
 # --------------------------------------------------------------------------------------------
 # helpers
 # --------------------------------------------------------------------------------------------
-
-def op_types(model):
-    """'Op×count' for every op type in the main graph, in first-appearance order."""
-    c = collections.Counter(n.op_type for n in model.graph.node)
-    seen = []
-    for n in model.graph.node:
-        if n.op_type not in seen:
-            seen.append(n.op_type)
-    return " ".join(f"{t}x{c[t]}" if c[t] > 1 else t for t in seen)
-
 
 def ort_run(model_bytes_or_path, x):
     import onnxruntime as ort  # imported here only: importers of this module (bench_zennit.py) do not need it

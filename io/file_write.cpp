@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -52,7 +53,9 @@ int sync_folder(const fs::path& folder) {
 
 std::string temp_name() {
     static std::atomic<unsigned long long> counter{0};
-    return std::string(kTempPrefix) + std::to_string(::getpid()) + "-" + std::to_string(counter++) + ".tmp";
+    static const std::string host = temp_host();
+    return std::string(kTempPrefix) + std::to_string(::getpid()) + "-" + host + "-" +
+           std::to_string(counter++) + ".tmp";
 }
 
 struct Item {
@@ -84,7 +87,10 @@ constexpr size_t kGroup = 64;
 // Each group: all temporary files written (writeback started at once), then each fsync'ed and closed,
 // then all renamed; then each folder fsync'ed once. Writing them all before the first fsync lets the
 // disk write them together (measured: 1.1-2.0 ms per file instead of 3.2 ms one by one).
-void write_items(const std::vector<Item>& items) {
+// `exclusive`: each file is published with link(2), which fails if the name exists (then the file
+// there is left alone and the result is false), instead of rename(2), which replaces it.
+bool write_items(const std::vector<Item>& items, bool exclusive = false) {
+    bool created = true;
     std::map<fs::path, const Item*> folders;  // each folder, and a file in it for the message
     for (size_t first = 0; first < items.size(); first += kGroup) {
         Pending pending;
@@ -110,18 +116,38 @@ void write_items(const std::vector<Item>& items) {
             if (rc != 0) fail(f.item->path, f.item->what, "close", errno);
         }
         for (Pending::File& f : pending.files) {
+            if (exclusive) {  // the temporary name is removed by ~Pending either way
+                if (::link(f.tmp.c_str(), f.item->path.c_str()) == 0) continue;
+                if (errno != EEXIST) fail(f.item->path, f.item->what, "link", errno);
+                created = false;
+                continue;
+            }
             if (::rename(f.tmp.c_str(), f.item->path.c_str()) != 0) fail(f.item->path, f.item->what, "rename", errno);
             f.tmp.clear();
         }
     }
     for (const auto& [folder, it] : folders)
         if (int err = sync_folder(folder)) fail(it->path, it->what, "fsync of the folder", err);
+    return created;
 }
 
 }  // namespace
 
 void write_file_atomic(const std::string& path, std::string_view bytes, const std::string& what) {
     write_items({Item{path, bytes, what}});
+}
+
+bool create_file_once(const std::string& path, std::string_view bytes, const std::string& what) {
+    return write_items({Item{path, bytes, what}}, true);
+}
+
+std::string temp_host() {
+    char name[256] = {};
+    if (::gethostname(name, sizeof name - 1) != 0 || name[0] == 0) return "host";
+    std::string host;
+    for (const char* c = name; *c && host.size() < 64; ++c)
+        host += std::isalnum(static_cast<unsigned char>(*c)) || *c == '.' || *c == '_' ? *c : '_';
+    return host;
 }
 
 void write_files_atomic(const std::vector<FileBytes>& files) {

@@ -3,9 +3,11 @@
 /// relprop writes bytes to disk (write_npy, write_png and every output of the command line use it).
 ///
 /// write_file_atomic: the bytes go to a temporary file in the same folder, named
-/// `.relprop-<pid>-<counter>.tmp` (a leading dot, the process id and a per-process counter: no output
-/// name, which always ends in its own extension, can equal it, and two processes or two writes never
-/// share one); every step is checked — each write(2), fsync of the file, close, the rename onto the
+/// `.relprop-<pid>-<host>-<counter>.tmp` (a leading dot, the process id, the host name — letters,
+/// digits, '.' and '_' kept, anything else '_' — and a per-process counter: no output name, which
+/// always ends in its own extension, can equal it, and two processes or two writes never share one,
+/// also when processes on several machines, or containers that all run as pid 1, write into one
+/// shared folder); every step is checked — each write(2), fsync of the file, close, the rename onto the
 /// final name, and fsync of the folder — and on any failure the temporary file is removed and an
 /// Error names the final path and the system's reason (e.g. "No space left on device", "File too
 /// large"). A file already at the final name stays as it was until the rename replaces it whole.
@@ -29,6 +31,15 @@ void write_file_atomic(const std::string& path, std::string_view bytes, const st
 /// folder is fsync'ed once at the end. A failed write or fsync leaves none of its group's files (nor
 /// those of later groups) at their names; earlier groups, and the files renamed before a failed
 /// rename, are complete at theirs.
+/// Creates `path` with exactly `bytes` only if nothing is at that name: written and fsync'ed as above
+/// under a temporary name, then published with link(2), which fails when the name exists (atomic on
+/// local file systems and NFS). Returns false, leaving the existing file as it is, when the name was
+/// taken; other failures throw as write_file_atomic does. Many processes may race: one creates it.
+bool create_file_once(const std::string& path, std::string_view bytes, const std::string& what = "the file");
+
+/// The host part of temporary names (see above).
+std::string temp_host();
+
 struct FileBytes {
     std::string path;
     std::string bytes;

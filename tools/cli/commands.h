@@ -14,6 +14,7 @@ namespace relprop::cli {
 struct OutputOptions {
     std::string out;      // relevance .npy
     std::string out_dir;  // batch mode: per-input .npy + heatmap + index, resumable
+    std::string shard;    // with out_dir: "K/N", "auto" or "auto/N" (tools/cli/shard.h); empty: all inputs
     std::string heatmap;  // PNG file, or a folder for a batch
     std::string cmap = "bwr";
     bool asymmetric = false;

@@ -177,6 +177,8 @@ std::vector<double> per_sample_sums(const Tensor& t) {
 int run_explain(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo) {
     if (oo.heatmap_scale < 1 || oo.heatmap_scale > 64) throw Error("--heatmap-scale must be 1 to 64");
     parse_colormap(oo.cmap);  // an unknown colormap is an error before any work
+    if (!oo.shard.empty() && oo.out_dir.empty())
+        throw Error("--shard splits the inputs of an --out-dir run among processes: give --out-dir DIR");
     if (!oo.out_dir.empty()) {
         if (!oo.out.empty() || !oo.heatmap.empty() || oo.json)
             throw Error("--out-dir writes every output itself; it does not combine with --out, --heatmap or --json");

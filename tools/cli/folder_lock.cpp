@@ -12,19 +12,19 @@
 
 namespace relprop::cli {
 
-FolderLock::FolderLock(const std::string& folder) {
-    const std::string path = (std::filesystem::path(folder) / kLockFileName).string();
+FolderLock::FolderLock(const std::string& folder, const std::string& file, const std::string& scope, bool wait) {
+    const std::string path = (std::filesystem::path(folder) / file).string();
     m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (m_fd < 0) throw Error(path + ": cannot create the lock file: " + std::strerror(errno));
     int rc;
-    do rc = ::flock(m_fd, LOCK_EX | LOCK_NB);
+    do rc = ::flock(m_fd, wait ? LOCK_EX : LOCK_EX | LOCK_NB);
     while (rc != 0 && errno == EINTR);
     if (rc == 0) return;
     const int err = errno;
     ::close(m_fd);
     m_fd = -1;
     if (err == EWOULDBLOCK)
-        throw Error(folder + " is in use by another relprop run (it holds " + path +
+        throw Error(folder + scope + " is in use by another relprop run (it holds " + path +
                     "); wait for it to finish, or use another --out-dir");
     throw Error(path + ": cannot lock: " + std::strerror(err));
 }

@@ -1,5 +1,5 @@
-// One writer per output folder: `relprop explain --out-dir DIR` holds an advisory lock (flock) on
-// DIR/.relprop.lock while it runs. The kernel drops the lock when the process ends in any way (exit,
+// One writer per output folder (per shard of it): `relprop explain --out-dir DIR` holds an advisory
+// lock (flock) on DIR/.relprop.lock (DIR/.relprop.shard-K-of-N.lock with --shard) while it runs. The kernel drops the lock when the process ends in any way (exit,
 // crash, kill -9), so a dead run never leaves the folder locked; the file itself stays (removing it
 // would race with a process that has just opened it).
 #pragma once
@@ -13,8 +13,12 @@ inline constexpr const char* kLockFileName = ".relprop.lock";
 class FolderLock {
 public:
     // Takes the lock or throws relprop::Error at once when another process holds it: a second run on
-    // the same folder stops rather than waits (see README, --out-dir).
-    explicit FolderLock(const std::string& folder);
+    // the same folder stops rather than waits (see README, --out-dir). `file`: the lock file in the
+    // folder (sharded runs lock one file per shard, `.relprop.shard-K-of-N.lock`, so different shards
+    // run together and the same shard twice does not); `scope` names what is locked in the message.
+    // `wait`: block until the lock is free instead (the short merge step of sharded runs).
+    explicit FolderLock(const std::string& folder, const std::string& file = kLockFileName,
+                        const std::string& scope = "", bool wait = false);
     ~FolderLock();
     FolderLock(const FolderLock&) = delete;
     FolderLock& operator=(const FolderLock&) = delete;

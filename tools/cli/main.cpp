@@ -3,6 +3,7 @@
 //   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
 //   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
 //   relprop evaluate MODEL.onnx INPUT... [options]  perturbation curves, AOPC/ABPC/AUC, plots
+//   relprop merge DIR                               the index of a sharded --out-dir
 // Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
 #include <fcntl.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include "engine/error.h"
 #include "tools/cli/commands.h"
 #include "tools/cli/evaluate.h"
+#include "tools/cli/merge.h"
 #include "tools/openmp_env.h"
 
 namespace {
@@ -69,6 +71,9 @@ int main(int argc, char** argv) {
     ex->add_option("--out-dir", output.out_dir,
                    "batch mode: write DIR/<input>.npy and DIR/<input>.png per input and DIR/index.csv/.json, "
                    "--batch-size inputs at a time; a rerun skips inputs already done");
+    ex->add_option("--shard", output.shard,
+                   "with --out-dir: explain one share of the inputs, K/N (0 <= K < N), or auto / auto/N from a "
+                   "Slurm array, Slurm steps or a Kubernetes Indexed Job (see README, Cluster runs)");
     ex->add_option("--heatmap", output.heatmap,
                    "write relevance summed over channels as a PNG (FILE.png for one input, else a folder: one PNG per input)");
     ex->add_option("--cmap", output.cmap, "heatmap colormap: bwr, coldnhot, seismic, gray, hot (default bwr)");
@@ -84,6 +89,10 @@ int main(int argc, char** argv) {
 
     CLI::App* in = app.add_subcommand("inspect", "list the nodes, the rule each gets, and what canonization did");
     add_model_options(*in, model, true);
+
+    std::string merge_dir;
+    CLI::App* mg = app.add_subcommand("merge", "build index.csv/index.json of a --shard --out-dir from its shards' rows");
+    mg->add_option("dir", merge_dir, "the --out-dir of the sharded runs")->required();
 
     EvaluateCommand evaluate;
     CLI::App* ev = add_evaluate_command(app, evaluate);
@@ -102,6 +111,7 @@ int main(int argc, char** argv) {
         if (ex->parsed()) return stdout_written(run_explain(model, inputs, explain, output));
         if (ck->parsed()) return stdout_written(run_check(model, inputs, explain));
         if (ev->parsed()) return stdout_written(run_evaluate(evaluate));
+        if (mg->parsed()) return stdout_written(run_merge(merge_dir));
         return stdout_written(run_inspect(model));
     } catch (const relprop::Error& e) {
         std::fprintf(stderr, "relprop: error: %s\n", e.what());

@@ -4,7 +4,9 @@
 // batch finishes, and DIR/index.json lists them all at the end. A rerun with the same settings and
 // model (DIR/run.json, written once the first batch is done) skips the inputs whose outputs are there,
 // so an interrupted run resumes. One run at a time per folder (tools/cli/folder_lock.h); every file is
-// written all or nothing (io/file_write.h).
+// written all or nothing (io/file_write.h). With --shard K/N (tools/cli/shard.h) a run explains only
+// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks only its shard,
+// and the shard that finds every other one complete merges the index (tools/cli/merge.h).
 #include <signal.h>
 #include <unistd.h>
 
@@ -23,9 +25,13 @@
 #include "io/npy.h"
 #include "tools/cli/batches.h"
 #include "tools/cli/folder_lock.h"
+#include "tools/cli/index_rows.h"
 #include "tools/cli/inputs.h"
 #include "tools/cli/json.h"
+#include "tools/cli/merge.h"
 #include "tools/cli/output_paths.h"
+#include "tools/cli/run_file.h"
+#include "tools/cli/shard.h"
 #include "tools/cli/sha256.h"
 
 namespace relprop::cli {
@@ -34,99 +40,12 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct Row {
-    std::string input, name, relevance, heatmap;
-    int64_t sample = 0, prediction = 0, target = 0;
-    double target_logit = 0, relevance_sum = 0;
-};
-
-const char* const kHeader = "input,sample,name,prediction,target,target_logit,relevance_sum,relevance,heatmap";
-
-std::string csv_field(const std::string& s) {
-    if (s.find_first_of(",\"\n\r") == std::string::npos) return s;
-    std::string out = "\"";
-    for (char c : s) out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    return out + "\"";
-}
-
-// The complete records of a CSV text (RFC 4180: a quoted field may hold commas, quotes and line
-// breaks). A last record without its line end was cut short by an interruption and is left out.
-std::vector<std::vector<std::string>> csv_records(const std::string& text) {
-    std::vector<std::vector<std::string>> records;
-    std::vector<std::string> fields(1);
-    bool quoted = false;
-    for (size_t i = 0; i < text.size(); ++i) {
-        const char c = text[i];
-        if (quoted && c == '"' && i + 1 < text.size() && text[i + 1] == '"') {
-            fields.back() += '"';
-            ++i;
-        } else if (c == '"') {
-            quoted = !quoted;
-        } else if (c == ',' && !quoted) {
-            fields.emplace_back();
-        } else if (c == '\n' && !quoted) {
-            records.push_back(std::move(fields));
-            fields.assign(1, "");
-        } else {
-            fields.back() += c;
-        }
-    }
-    return records;
-}
-
-std::string csv_line(const Row& r) {
-    return csv_field(r.input) + "," + std::to_string(r.sample) + "," + csv_field(r.name) + "," +
-           std::to_string(r.prediction) + "," + std::to_string(r.target) + "," + json_number(r.target_logit) + "," +
-           json_number(r.relevance_sum) + "," + csv_field(r.relevance) + "," + csv_field(r.heatmap);
-}
-
-// The rows of a previous run whose outputs still exist; an input with any output missing is redone
-// whole (all rows of its samples dropped).
-std::vector<Row> read_index(const fs::path& dir) {
-    std::vector<Row> rows;
-    std::set<std::string> incomplete;
-    std::ifstream in(dir / "index.csv", std::ios::binary);
-    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::vector<std::vector<std::string>> records = csv_records(text);
-    if (records.empty() || csv_records(std::string(kHeader) + "\n")[0] != records[0]) return rows;
-    for (size_t k = 1; k < records.size(); ++k) {
-        const std::vector<std::string>& f = records[k];
-        if (f.size() != 9) continue;
-        try {
-            Row r{f[0], f[2], f[7], f[8], std::stoll(f[1]), std::stoll(f[3]), std::stoll(f[4]),
-                  f[5] == "null" ? NAN : std::stod(f[5]), f[6] == "null" ? NAN : std::stod(f[6])};
-            std::error_code ec;
-            if (fs::exists(dir / r.relevance, ec) && (r.heatmap.empty() || fs::exists(dir / r.heatmap, ec)))
-                rows.push_back(r);
-            else
-                incomplete.insert(r.input);
-        } catch (const std::exception&) {
-        }
-    }
-    std::erase_if(rows, [&](const Row& r) { return incomplete.count(r.input) > 0; });
-    return rows;
-}
-
 void write_text(const fs::path& path, const std::string& text) { write_file_atomic(path.string(), text); }
 
-void append_rows(const fs::path& dir, const std::vector<Row>& rows) {
+void append_rows(const fs::path& index_file, const std::vector<Row>& rows) {
     std::string text;
     for (const Row& r : rows) text += csv_line(r) + "\n";
-    append_file_durable((dir / "index.csv").string(), text);
-}
-
-std::string index_json(const std::string& settings, const std::vector<Row>& rows) {
-    std::string s = "{\n  \"settings\": " + settings + ",\n  \"samples\": [\n";
-    for (size_t i = 0; i < rows.size(); ++i) {
-        const Row& r = rows[i];
-        s += "    {" + json_name("input", r.input) + ", \"sample\": " + std::to_string(r.sample) + ", " +
-             json_name("name", r.name) + ", \"prediction\": " + std::to_string(r.prediction) +
-             ", \"target\": " + std::to_string(r.target) + ", \"target_logit\": " + json_number(r.target_logit) +
-             ", \"relevance_sum\": " + json_number(r.relevance_sum) + ", " + json_name("relevance", r.relevance) +
-             ", " + (r.heatmap.empty() ? std::string("\"heatmap\": null") : json_name("heatmap", r.heatmap)) + "}" +
-             (i + 1 < rows.size() ? "," : "") + "\n";
-    }
-    return s + "  ]\n}\n";
+    append_file_durable(index_file.string(), text);
 }
 
 // Everything that changes what an output holds: a rerun with other settings must not mix results.
@@ -154,40 +73,31 @@ std::string settings_json(const ModelOptions& mo, const InputOptions& io, const 
     return s.str();
 }
 
-// run.json: the settings and the model file (size and sha256 of its bytes) the folder was started with.
-std::string run_json(const std::string& settings, const FileDigest& model) {
-    return "{\"settings\": " + settings + ", \"model_file\": {\"bytes\": " + std::to_string(model.size) +
-           ", \"sha256\": \"" + model.sha256 + "\"}}\n";
-}
-
-// A rerun must use the settings and the model file the folder was started with.
-void check_run_file(const fs::path& run_file, const std::string& settings, const FileDigest& model,
-                    const std::string& out_dir) {
-    std::ifstream in(run_file, std::ios::binary);
-    const std::string previous((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::string expected = run_json(settings, model);
-    if (previous == expected) return;
-    const std::string same_settings = "{\"settings\": " + settings + ", \"model_file\": ";
-    if (!previous.starts_with(same_settings))
-        throw Error(out_dir + " holds results of other settings (" + run_file.string() +
-                    "); use another --out-dir, or delete it to start over");
-    throw Error(out_dir + ": the model file changed since this folder was started (" + run_file.string() + ": " +
-                previous.substr(same_settings.size(), previous.find('}', same_settings.size()) + 1 - same_settings.size()) +
-                "; now " + std::to_string(model.size) + " bytes, sha256 " + model.sha256 +
-                "); use another --out-dir for the new model, or restore the old one");
-}
-
-// Temporary files of runs that died (their process is gone) are removed; the folder is locked, so no
-// live run of relprop writes into it.
+// Temporary files of runs that died (their process is gone) are removed. Only this machine's: a
+// temporary name holds the writer's host (io/file_write.h), and a process id means nothing on another
+// host (shards on other nodes write into the same folder). Names without a host (older runs) count as
+// this machine's. The folder (or this shard) is locked, so no live run of relprop here writes them.
 void remove_stale_temporaries(const fs::path& dir) {
     std::error_code ec;
+    const std::string host = temp_host();
     for (const auto& e : fs::directory_iterator(dir, ec)) {
         const std::string name = e.path().filename().string();
         if (!name.starts_with(kTempPrefix) || !name.ends_with(".tmp")) continue;
-        const std::string pid = name.substr(kTempPrefix.size(), name.find('-', kTempPrefix.size()) - kTempPrefix.size());
+        const size_t pid_end = name.find('-', kTempPrefix.size()), last = name.rfind('-');
+        const std::string pid = name.substr(kTempPrefix.size(), pid_end - kTempPrefix.size());
         if (pid.empty() || pid.find_first_not_of("0123456789") != std::string::npos || pid.size() > 9) continue;
+        if (last != pid_end && name.substr(pid_end + 1, last - pid_end - 1) != host) continue;
         if (::kill(static_cast<pid_t>(std::stol(pid)), 0) != 0 && errno == ESRCH) fs::remove(e.path(), ec);
     }
+}
+
+// The inputs of this shard (all of them when not sharded), in the order given.
+std::vector<std::string> inputs_of(const Shard& shard, const std::vector<std::string>& files) {
+    if (!shard.active()) return files;
+    std::vector<std::string> mine;
+    for (const std::string& f : files)
+        if (shard_of_key(shard_key(f), shard.count) == shard.index) mine.push_back(f);
+    return mine;
 }
 
 }  // namespace
@@ -195,34 +105,43 @@ void remove_stale_temporaries(const fs::path& dir) {
 int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo) {
     const std::vector<int64_t> targets = parse_targets(eo.target);
     if (targets.size() > 1) throw Error("--out-dir takes --target argmax or one class for every input, not a list");
+    const Shard shard = parse_shard(oo.shard, process_environment());
     const std::vector<std::string> files = list_inputs(io);
-    check_outputs(mo, io, eo, oo, files);  // before anything is written
-    const FileDigest model_digest = digest_file(mo.model);
+    check_outputs(mo, io, eo, oo, files);  // before anything is written; names are checked over all shards
+    RunIdentity identity{"", digest_file(mo.model), shard.count, "", {}};
+    if (shard.active()) {
+        identity.cwd = fs::current_path().string();
+        identity.inputs = io.inputs;
+    }
     const fs::path dir(oo.out_dir);
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir)) throw Error(oo.out_dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    const FolderLock lock(oo.out_dir);
-    remove_stale_temporaries(dir);
+    const FolderLock lock(oo.out_dir, shard.active() ? ".relprop." + shard.tag() + ".lock" : kLockFileName,
+                          shard.active() ? " (shard " + std::to_string(shard.index) + " of " +
+                                               std::to_string(shard.count) + ")"
+                                         : "");
 
-    const std::string settings = settings_json(mo, io, eo, oo);
+    identity.settings = settings_json(mo, io, eo, oo);
     const fs::path run_file = dir / "run.json";
     bool pinned = fs::exists(run_file, ec);
-    if (pinned) check_run_file(run_file, settings, model_digest, oo.out_dir);
+    if (pinned) check_run_file(run_file, identity, oo.out_dir);
+    remove_stale_temporaries(dir);
 
     // Rows count only under the run.json they were made with; rows of inputs no longer finished are
     // dropped: the index is rewritten with the ones kept.
-    std::vector<Row> rows = pinned ? read_index(dir) : std::vector<Row>{};
+    const std::string index_name = shard.active() ? "index." + shard.tag() + ".csv" : "index.csv";
+    const fs::path index_file = dir / index_name;
+    std::vector<Row> rows = pinned ? read_index(dir, index_name) : std::vector<Row>{};
     std::set<std::string> done;
     for (const Row& r : rows) done.insert(r.input);
-    std::string kept = std::string(kHeader) + "\n";
-    for (const Row& r : rows) kept += csv_line(r) + "\n";
-    write_text(dir / "index.csv", kept);
+    write_text(index_file, index_csv(rows));
 
+    const std::vector<std::string> mine = inputs_of(shard, files);
     std::vector<std::string> todo;
-    for (const std::string& f : files)
+    for (const std::string& f : mine)
         if (!done.count(f)) todo.push_back(f);
-    const size_t skipped = files.size() - todo.size();
+    const size_t skipped = mine.size() - todo.size();
 
     int64_t explained = 0;
     if (!todo.empty()) {
@@ -262,12 +181,14 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
                 }
                 fresh.push_back(row);
             }
+            // The first batch is done: from now on the folder belongs to these settings. Shards pin it
+            // before writing their first outputs, so that a shard another one's run.json refuses
+            // writes nothing; the single writer of an unsharded folder pins it after them.
+            if (!pinned && shard.active()) pin_run_file(run_file, identity, oo.out_dir);
             write_files_atomic(outputs);
-            if (!pinned) {  // the first batch is done: from now on the folder belongs to these settings
-                write_text(run_file, run_json(settings, model_digest));
-                pinned = true;
-            }
-            append_rows(dir, fresh);  // a file's rows appear only once all its outputs are written
+            if (!pinned && !shard.active()) pin_run_file(run_file, identity, oo.out_dir);
+            pinned = true;
+            append_rows(index_file, fresh);  // a file's rows appear only once all its outputs are written
             rows.insert(rows.end(), fresh.begin(), fresh.end());
             explained += static_cast<int64_t>(chunk.size());
             if (progress)
@@ -275,9 +196,26 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
         }
         if (progress) std::fprintf(stderr, "\n");
     }
-    write_text(dir / "index.json", index_json(settings, rows));
-    std::printf("explained %lld input(s), %zu already done, into %s (index.csv, index.json)\n",
-                static_cast<long long>(explained), skipped, oo.out_dir.c_str());
+    if (!shard.active()) {
+        write_text(dir / "index.json", index_json(identity.settings, rows));
+        std::printf("explained %lld input(s), %zu already done, into %s (index.csv, index.json)\n",
+                    static_cast<long long>(explained), skipped, oo.out_dir.c_str());
+        return 0;
+    }
+    std::printf("shard %lld of %lld (%s): explained %lld of its %zu input(s), %zu already done, into %s (%s)\n",
+                static_cast<long long>(shard.index), static_cast<long long>(shard.count), shard.origin.c_str(),
+                static_cast<long long>(explained), mine.size(), skipped, oo.out_dir.c_str(), index_name.c_str());
+    if (!fs::exists(run_file, ec)) {  // this shard had nothing to do, and no shard has finished a batch
+        std::printf("no shard has finished a batch yet: nothing to merge\n");
+        return 0;
+    }
+    const MergeResult merged = merge_shards(oo.out_dir);
+    if (merged.merged)
+        std::printf("every shard is complete: merged %zu input(s), %zu row(s) into index.csv, index.json\n",
+                    merged.inputs, merged.rows);
+    else
+        std::printf("not merged yet: %s (the last shard to finish merges, or run `relprop merge %s`)\n",
+                    merged.problems.c_str(), oo.out_dir.c_str());
     return 0;
 }
 

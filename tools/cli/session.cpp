@@ -1,3 +1,6 @@
+#include <cstdio>
+#include <cstdlib>
+
 #include "engine/error.h"
 #include "rules/rules.h"
 #include "tools/cli/commands.h"
@@ -9,7 +12,17 @@ Model open_model(const ModelOptions& options) {
     load.canonize = options.canonize;
     load.device = options.device;
     load.import.allow_nonfinite = options.allow_nonfinite;
-    return Model::load(options.model, load);
+    Model model = Model::load(options.model, load);
+    if (options.device == "auto") {
+        // Under a scheduler each task sees only the GPU it was given (CUDA_VISIBLE_DEVICES), as cuda:0.
+        const char* visible = std::getenv("CUDA_VISIBLE_DEVICES");
+        const std::string given = visible ? std::string("CUDA_VISIBLE_DEVICES=") + visible : "CUDA_VISIBLE_DEVICES unset";
+        if (model.device().starts_with("cpu"))
+            std::fprintf(stderr, "relprop: --device auto: no usable CUDA GPU (%s); running on the CPU\n", given.c_str());
+        else
+            std::fprintf(stderr, "relprop: --device auto: %s (%s)\n", model.device().c_str(), given.c_str());
+    }
+    return model;
 }
 
 CompositeOptions composite_options_for(const ModelOptions& options, const std::vector<float>& default_low,

@@ -97,6 +97,12 @@ private:
 
 }  // namespace
 
+std::string sha256_hex(std::string_view bytes) {
+    Sha256 sha;
+    sha.update(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size());
+    return sha.hex();
+}
+
 FileDigest digest_file(const std::string& path) {
     std::FILE* f = std::fopen(path.c_str(), "rb");
     if (!f) throw Error(path + ": cannot read: " + std::strerror(errno));

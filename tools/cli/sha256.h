@@ -4,6 +4,7 @@
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace relprop::cli {
 
@@ -14,5 +15,8 @@ struct FileDigest {
 
 // Reads `path` in blocks (memory stays small for any size); an unreadable file is an Error naming it.
 FileDigest digest_file(const std::string& path);
+
+// SHA-256 of bytes in memory, as 64 lowercase hex digits (--shard's stable hash of input names).
+std::string sha256_hex(std::string_view bytes);
 
 }  // namespace relprop::cli

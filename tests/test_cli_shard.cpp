@@ -1,0 +1,215 @@
+// `relprop explain --out-dir DIR --shard K/N` and `relprop merge DIR`: several processes explain their
+// shares into one folder; the merged index equals an unsharded run's byte for byte; a shard with other
+// settings or another count is refused; one process per shard; resume per shard; merge names what is
+// missing. Also --device auto's message when there is no GPU.
+#include <doctest/doctest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <iterator>
+#include <set>
+
+#include "io/npy.h"
+#include "tests/cli_run.h"
+#include "tests/fixtures.h"
+
+using relprop::test::relprop_cli;
+using relprop::test::run_shell;
+using relprop::test::scratch_dir;
+namespace fs = std::filesystem;
+
+namespace {
+
+const std::string kDemo = relprop::test::demo_dir();
+const std::string kModel = kDemo + "digits.onnx";
+// No scheduler variables from the environment the tests run in.
+const std::string kNoScheduler =
+    "env -u SLURM_ARRAY_TASK_ID -u SLURM_PROCID -u SLURM_NTASKS -u JOB_COMPLETION_INDEX -u RELPROP_SHARD_COUNT ";
+
+std::string bytes_of(const fs::path& p) {
+    std::ifstream in(p, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// `count` demo digits under the names img_00.png, img_01.png, ... in a fresh folder.
+fs::path digit_folder(const std::string& name, int count) {
+    const fs::path dir = scratch_dir(name);
+    std::vector<fs::path> digits;
+    for (const auto& e : fs::directory_iterator(kDemo))
+        if (e.path().extension() == ".png") digits.push_back(e.path());
+    std::sort(digits.begin(), digits.end());
+    for (int i = 0; i < count; ++i) {
+        char buf[32];
+        std::snprintf(buf, sizeof buf, "img_%02d.png", i);
+        fs::copy_file(digits[static_cast<size_t>(i) % digits.size()], dir / buf, fs::copy_options::overwrite_existing);
+    }
+    return dir;
+}
+
+// One input per batch: then an input's numbers do not depend on the other inputs of its batch (with
+// larger batches oneDNN's results for one input can differ in the last bits with the batch around it).
+std::string explain(const fs::path& images, const fs::path& out, const std::string& extra,
+                    const std::string& batch_size = "1") {
+    return "explain " + kModel + " " + images.string() + " --no-preprocess --batch-size " + batch_size + " --out-dir " +
+           out.string() + " " + extra;
+}
+
+}  // namespace
+
+TEST_CASE("shard: three shards merge into an unsharded run's index, byte for byte") {
+    const fs::path images = digit_folder("shard-images", 12);
+    const fs::path single = scratch_dir("shard-single") / "out", sharded = scratch_dir("shard-three") / "out";
+    auto r = relprop_cli(explain(images, single, ""));
+    REQUIRE(r.code == 0);
+
+    // img_00..img_11 in 3 shards (SHA-256 of the name mod 3): shard 0 has 5, shard 1 has 4, shard 2 has 3.
+    r = relprop_cli(explain(images, sharded, "--shard 0/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): explained 5 of its 5 input(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 7 of 12 input(s) not finished: shard 1 of 3: 4 (") != std::string::npos);
+    r = relprop_cli(explain(images, sharded, "--shard 1/3"));
+    REQUIRE(r.code == 0);
+    CHECK(!fs::exists(sharded / "index.csv"));
+    CHECK(!fs::exists(sharded / "index.json"));
+    r = relprop_cli("merge " + sharded.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("relprop: error: " + sharded.string() + ": 3 of 12 input(s) not finished: shard 2 of 3: 3 (" +
+                        images.string() + "/img_") != std::string::npos);
+    CHECK(r.output.find("run those shards again (resubmit their tasks), then merge") != std::string::npos);
+
+    // The Kubernetes way for the last one: JOB_COMPLETION_INDEX and the count.
+    r = relprop_cli(explain(images, sharded, "--shard auto/3"), kNoScheduler + "JOB_COMPLETION_INDEX=2 ");
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 2 of 3 (JOB_COMPLETION_INDEX=2, --shard auto/3): explained 3 of its 3 input(s)") !=
+          std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 12 input(s), 12 row(s) into index.csv, index.json") !=
+          std::string::npos);
+    CHECK(bytes_of(sharded / "index.csv") == bytes_of(single / "index.csv"));
+    CHECK(bytes_of(sharded / "index.json") == bytes_of(single / "index.json"));
+    int compared = 0;
+    for (const auto& e : fs::directory_iterator(single)) {
+        const std::string ext = e.path().extension().string();
+        if (ext != ".npy" && ext != ".png") continue;
+        INFO(e.path().filename().string());
+        CHECK(bytes_of(e.path()) == bytes_of(sharded / e.path().filename()));
+        ++compared;
+    }
+    CHECK(compared == 24);
+    // Each shard's rows are its own inputs only.
+    int rows = 0;
+    for (int k = 0; k < 3; ++k) {
+        std::ifstream in(sharded / ("index.shard-" + std::to_string(k) + "-of-3.csv"));
+        for (std::string l; std::getline(in, l);) rows += l.starts_with("input,") ? 0 : 1;
+    }
+    CHECK(rows == 12);
+    // A merge again gives the same files.
+    r = relprop_cli("merge " + sharded.string());
+    CHECK(r.code == 0);
+    CHECK(r.output.find("merged 12 input(s), 12 row(s) into") != std::string::npos);
+    CHECK(bytes_of(sharded / "index.csv") == bytes_of(single / "index.csv"));
+
+    // Resume per shard: an output removed is redone by its shard alone, which merges again.
+    std::ifstream csv(sharded / "index.shard-0-of-3.csv");
+    std::string line;
+    std::getline(csv, line);
+    std::getline(csv, line);
+    const std::string name = line.substr(line.find(',', line.find(',') + 1) + 1, 6);  // img_NN
+    fs::remove(sharded / (name + ".npy"));
+    r = relprop_cli(explain(images, sharded, "--shard 0/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 5 input(s), 4 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 12 input(s)") != std::string::npos);
+    CHECK(bytes_of(sharded / (name + ".npy")) == bytes_of(single / (name + ".npy")));
+}
+
+TEST_CASE("shard: other settings, another count or no --shard are refused; one process per shard") {
+    const fs::path images = digit_folder("shard-refuse-images", 8);
+    const fs::path out = scratch_dir("shard-refuse") / "out";
+    auto r = relprop_cli(explain(images, out, "--shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(fs::exists(out / "run.json"));
+    CHECK(bytes_of(out / "run.json").find("\"shards\": 2, \"cwd\": ") != std::string::npos);
+
+    r = relprop_cli(explain(images, out, "--shard 1/2 --composite epsilon-plus"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find(out.string() + " holds results of other settings") != std::string::npos);
+    CHECK(!fs::exists(out / "index.shard-1-of-2.csv"));
+    r = relprop_cli(explain(images, out, "--shard 1/3"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find(out.string() + " is split into 2 shards (" + (out / "run.json").string() +
+                        "); this run is one of 3: every shard of a folder needs the same count") != std::string::npos);
+    r = relprop_cli(explain(images, out, ""));
+    CHECK(r.code == 1);
+    CHECK(r.output.find(out.string() + " is split into 2 shards (" + (out / "run.json").string() +
+                        "): run each with --shard K/2 or --shard auto/2, and build index.csv with `relprop merge") !=
+          std::string::npos);
+    r = relprop_cli(explain(images, out, "--shard 1/2 " + kDemo + "digit_18_8.png"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find("'s shards explain other inputs (") != std::string::npos);
+
+    // A sharded run in an unsharded run's folder.
+    const fs::path plain = scratch_dir("shard-refuse-plain") / "out";
+    REQUIRE(relprop_cli(explain(images, plain, "")).code == 0);
+    r = relprop_cli(explain(images, plain, "--shard 0/2"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find(plain.string() + " holds the results of a run without --shard") != std::string::npos);
+    r = relprop_cli("merge " + plain.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("is not split into shards") != std::string::npos);
+
+    // The same shard twice: the second stops at once; another shard runs meanwhile.
+    const std::string lock = (out / ".relprop.shard-1-of-2.lock").string();
+    r = run_shell("flock " + lock + " -c '" + RELPROP_CLI + " " + explain(images, out, "--shard 1/2") + "' 2>&1");
+    CHECK(r.code == 1);
+    CHECK(r.output.find(out.string() + " (shard 1 of 2) is in use by another relprop run (it holds " + lock) !=
+          std::string::npos);
+    r = run_shell("flock " + lock + " -c '" + RELPROP_CLI + " " + explain(images, out, "--shard 0/2") + "' 2>&1");
+    CHECK(r.code == 0);
+}
+
+TEST_CASE("shard: usage errors; --device auto says it runs on the CPU") {
+    const fs::path images = digit_folder("shard-usage-images", 2);
+    auto r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --shard 0/2");
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--shard splits the inputs of an --out-dir run among processes: give --out-dir DIR") !=
+          std::string::npos);
+    const fs::path out = scratch_dir("shard-usage") / "out";
+    r = relprop_cli(explain(images, out, "--shard auto"), kNoScheduler);
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--shard auto: no scheduler in the environment") != std::string::npos);
+    CHECK(!fs::exists(out));  // refused before anything is written
+    r = relprop_cli(explain(images, out, "--shard auto"), kNoScheduler + "SLURM_ARRAY_TASK_ID=2 SLURM_ARRAY_TASK_MIN=2 "
+                                                                         "SLURM_ARRAY_TASK_MAX=2 SLURM_ARRAY_TASK_COUNT=1 ");
+    CHECK(r.code == 1);
+    CHECK(r.output.find("starts at task 2 (SLURM_ARRAY_TASK_MIN), not 0") != std::string::npos);
+    r = relprop_cli("merge " + (scratch_dir("shard-usage") / "none").string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("has no run.json") != std::string::npos);
+
+    r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --device auto",
+                    "CUDA_VISIBLE_DEVICES=3 ");
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("relprop: --device auto: no usable CUDA GPU (CUDA_VISIBLE_DEVICES=3); running on the CPU") !=
+          std::string::npos);
+    r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --device cuda:x");
+    CHECK(r.code == 1);
+    CHECK(r.output.find("invalid device 'cuda:x': expected cpu, cuda, cuda:N or auto") != std::string::npos);
+}
+
+TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
+    const fs::path images = digit_folder("shard-batch-images", 12);
+    const fs::path single = scratch_dir("shard-batch-single") / "out", sharded = scratch_dir("shard-batch-two") / "out";
+    REQUIRE(relprop_cli(explain(images, single, "", "4")).code == 0);
+    REQUIRE(relprop_cli(explain(images, sharded, "--shard 0/2", "4")).code == 0);
+    const auto r = relprop_cli(explain(images, sharded, "--shard 1/2", "4"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("every shard is complete: merged 12 input(s)") != std::string::npos);
+    double worst = 0;
+    for (int i = 0; i < 12; ++i) {
+        const std::string name = std::string("img_") + (i < 10 ? "0" : "") + std::to_string(i) + ".npy";
+        worst = std::max(worst, relprop::test::max_rel_error(relprop::read_npy((sharded / name).string()),
+                                                             relprop::read_npy((single / name).string())));
+    }
+    INFO("worst relative difference ", worst);
+    CHECK(worst < 1e-5);
+}

@@ -1,0 +1,137 @@
+#include "tools/cli/run_file.h"
+
+#include <fstream>
+#include <iterator>
+
+#include "engine/error.h"
+#include "io/file_write.h"
+#include "tools/cli/json.h"
+
+namespace relprop::cli {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::string hex_of(const std::string& bytes) {
+    static const char* const digits = "0123456789abcdef";
+    std::string out;
+    for (unsigned char c : bytes) {
+        out += digits[c >> 4];
+        out += digits[c & 15];
+    }
+    return out;
+}
+
+std::string bytes_of_hex(const std::string& hex) {
+    std::string out;
+    for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    return out;
+}
+
+std::string settings_prefix(const std::string& settings) { return "{\"settings\": " + settings + ", \"model_file\": "; }
+
+std::string model_part(const FileDigest& model) {
+    return "{\"bytes\": " + std::to_string(model.size) + ", \"sha256\": \"" + model.sha256 + "\"}";
+}
+
+// What follows the model file: nothing for an unsharded run; the shard count, the working folder and
+// the input arguments (readable, and exact as hex: file names are bytes) for a sharded one.
+std::string shard_part(const RunIdentity& run) {
+    if (run.shards == 0) return "}\n";
+    std::string readable, exact;
+    for (const std::string& in : run.inputs) {
+        readable += (readable.empty() ? "" : ", ") + json_string(in);
+        exact += std::string(exact.empty() ? "" : ", ") + "\"" + hex_of(in) + "\"";
+    }
+    return ", \"shards\": " + std::to_string(run.shards) + ", \"cwd\": " + json_string(run.cwd) + ", \"cwd_hex\": \"" +
+           hex_of(run.cwd) + "\", \"inputs\": [" + readable + "], \"inputs_hex\": [" + exact + "]}\n";
+}
+
+std::string read_text(const fs::path& path) {
+    std::ifstream in(path, std::ios::binary);
+    return std::string((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+}
+
+// The text after `"key": ` up to (not including) the first of `ends`.
+std::string field(const std::string& text, const std::string& key, const std::string& ends) {
+    const std::string tag = "\"" + key + "\": ";
+    const size_t at = text.find(tag);
+    if (at == std::string::npos) return "";
+    const size_t from = at + tag.size();
+    return text.substr(from, text.find_first_of(ends, from) - from);
+}
+
+int64_t shard_count_of(const std::string& text) {
+    const std::string n = field(text, "shards", ",}");
+    return n.empty() ? 0 : std::stoll(n);
+}
+
+}  // namespace
+
+std::string run_json(const RunIdentity& run) {
+    return settings_prefix(run.settings) + model_part(run.model) + shard_part(run);
+}
+
+void check_run_file(const fs::path& run_file, const RunIdentity& run, const std::string& out_dir) {
+    const std::string previous = read_text(run_file);
+    if (previous == run_json(run)) return;
+    const std::string prefix = settings_prefix(run.settings);
+    if (!previous.starts_with(prefix))
+        throw Error(out_dir + " holds results of other settings (" + run_file.string() +
+                    "); use another --out-dir, or delete it to start over");
+    const size_t model_end = previous.find('}', prefix.size()) + 1;
+    const std::string recorded_model = previous.substr(prefix.size(), model_end - prefix.size());
+    if (recorded_model != model_part(run.model))
+        throw Error(out_dir + ": the model file changed since this folder was started (" + run_file.string() + ": " +
+                    recorded_model + "; now " + std::to_string(run.model.size) + " bytes, sha256 " +
+                    run.model.sha256 + "); use another --out-dir for the new model, or restore the old one");
+    const int64_t shards = shard_count_of(previous.substr(model_end));
+    if (shards == 0)
+        throw Error(out_dir + " holds the results of a run without --shard (" + run_file.string() +
+                    "); a sharded run needs its own --out-dir");
+    if (run.shards == 0)
+        throw Error(out_dir + " is split into " + std::to_string(shards) + " shards (" + run_file.string() +
+                    "): run each with --shard K/" + std::to_string(shards) + " or --shard auto/" +
+                    std::to_string(shards) + ", and build index.csv with `relprop merge " + out_dir + "`");
+    if (shards != run.shards)
+        throw Error(out_dir + " is split into " + std::to_string(shards) + " shards (" + run_file.string() +
+                    "); this run is one of " + std::to_string(run.shards) +
+                    ": every shard of a folder needs the same count");
+    throw Error(out_dir + "'s shards explain other inputs (" + run_file.string() + ": " +
+                field(previous, "inputs", "]") + "] in " + field(previous, "cwd", ",") +
+                "): every shard must name the same inputs from the same working folder; use another --out-dir "
+                "for other inputs");
+}
+
+void pin_run_file(const fs::path& run_file, const RunIdentity& run, const std::string& out_dir) {
+    if (!create_file_once(run_file.string(), run_json(run), "run.json")) check_run_file(run_file, run, out_dir);
+}
+
+RunIdentity read_sharded_run_file(const fs::path& run_file, const std::string& out_dir) {
+    std::error_code ec;
+    if (!fs::exists(run_file, ec))
+        throw Error(out_dir + " has no run.json: no shard has finished a batch there yet (or it is not an --out-dir)");
+    const std::string text = read_text(run_file);
+    RunIdentity run;
+    const std::string model_tag = ", \"model_file\": {\"bytes\": ";
+    const size_t model_at = text.find(model_tag);
+    if (!text.starts_with("{\"settings\": ") || model_at == std::string::npos)
+        throw Error(run_file.string() + ": not a run.json of relprop explain --out-dir");
+    run.settings = text.substr(13, model_at - 13);
+    run.model.size = std::stoull(text.substr(model_at + model_tag.size()));
+    run.model.sha256 = field(text, "sha256", "}").substr(1, 64);
+    run.shards = shard_count_of(text.substr(model_at));
+    if (run.shards == 0)
+        throw Error(out_dir + " is not split into shards (" + run_file.string() +
+                    " has no \"shards\"): its index.csv is already complete; relprop merge is for --shard runs");
+    run.cwd = bytes_of_hex(field(text, "cwd_hex", ",").substr(1, field(text, "cwd_hex", ",").size() - 2));
+    const std::string list = field(text, "inputs_hex", "]");
+    for (size_t at = list.find('"'); at != std::string::npos; at = list.find('"', list.find('"', at + 1) + 1)) {
+        const size_t end = list.find('"', at + 1);
+        run.inputs.push_back(bytes_of_hex(list.substr(at + 1, end - at - 1)));
+    }
+    return run;
+}
+
+}  // namespace relprop::cli

@@ -1,0 +1,38 @@
+// DIR/run.json of `relprop explain --out-dir`: what the folder's results were made with — the
+// settings, the model file (size and SHA-256), and for sharded runs the shard count, the working
+// folder and the input arguments (so that `relprop merge DIR` can list the inputs in their order).
+// It is created once (create_file_once: link(2) of a complete temporary file), and every later run —
+// each shard of a sharded run — must match it or is refused with a message saying what differs.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "tools/cli/sha256.h"
+
+namespace relprop::cli {
+
+struct RunIdentity {
+    std::string settings;  // a JSON object (everything that changes what an output holds)
+    FileDigest model;
+    int64_t shards = 0;               // 0: not sharded (the run.json of an unsharded run has no more)
+    std::string cwd;                  // sharded: the working folder relative inputs are resolved in
+    std::vector<std::string> inputs;  // sharded: the input arguments as given
+};
+
+// The text of run.json.
+std::string run_json(const RunIdentity& run);
+
+// Throws relprop::Error, saying what differs, unless `run_file` holds exactly run_json(run).
+void check_run_file(const std::filesystem::path& run_file, const RunIdentity& run, const std::string& out_dir);
+
+// Creates run.json if no run did yet; if one did (another shard, a moment earlier), checks it.
+void pin_run_file(const std::filesystem::path& run_file, const RunIdentity& run, const std::string& out_dir);
+
+// A sharded run.json read back (settings, shards, cwd, inputs; the model's digest as recorded).
+// Throws if the file is missing or not one of a sharded run.
+RunIdentity read_sharded_run_file(const std::filesystem::path& run_file, const std::string& out_dir);
+
+}  // namespace relprop::cli

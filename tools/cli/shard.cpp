@@ -12,7 +12,7 @@ namespace {
 
 constexpr int64_t kMaxShards = 1000000;
 
-// A whole number >= 0 written in decimal digits only; `what` names where it came from.
+// A whole number >= 0 written in decimal digits only.
 std::optional<int64_t> whole_number(const std::string& text) {
     if (text.empty() || text.size() > 12 || text.find_first_not_of("0123456789") != std::string::npos) return {};
     return std::stoll(text);
@@ -46,15 +46,21 @@ std::optional<Count> given_count(const std::optional<std::string>& option, const
     return {};
 }
 
-Shard slurm_array(const std::optional<Count>& given, const Environment& env) {
+// The index from `variable`; the count too where one was given (else 0: the scheduler's is read next).
+Shard indexed_by(const std::string& variable, const std::optional<Count>& given, const Environment& env) {
     Shard s;
-    s.index = variable_number(env, "SLURM_ARRAY_TASK_ID");
-    s.origin = "SLURM_ARRAY_TASK_ID=" + std::to_string(s.index);
+    s.index = variable_number(env, variable);
+    s.origin = variable + "=" + std::to_string(s.index);
     if (given) {
         s.count = given->value;
         s.origin += ", " + given->origin;
-        return s;
     }
+    return s;
+}
+
+Shard slurm_array(const std::optional<Count>& given, const Environment& env) {
+    Shard s = indexed_by("SLURM_ARRAY_TASK_ID", given, env);
+    if (given) return s;
     const bool has_min = env("SLURM_ARRAY_TASK_MIN").has_value(), has_max = env("SLURM_ARRAY_TASK_MAX").has_value(),
                has_count = env("SLURM_ARRAY_TASK_COUNT").has_value();
     if (!has_max && !has_count)
@@ -78,29 +84,19 @@ Shard slurm_array(const std::optional<Count>& given, const Environment& env) {
 }
 
 Shard slurm_steps(const std::optional<Count>& given, const Environment& env) {
-    Shard s;
-    s.index = variable_number(env, "SLURM_PROCID");
-    s.origin = "SLURM_PROCID=" + std::to_string(s.index);
-    if (given) {
-        s.count = given->value;
-        s.origin += ", " + given->origin;
-    } else {
-        s.count = count_number(env("SLURM_NTASKS").value_or(""), "--shard auto (SLURM_NTASKS)");
-        s.origin += ", SLURM_NTASKS=" + std::to_string(s.count);
-    }
+    Shard s = indexed_by("SLURM_PROCID", given, env);
+    if (given) return s;
+    s.count = count_number(env("SLURM_NTASKS").value_or(""), "--shard auto (SLURM_NTASKS)");
+    s.origin += ", SLURM_NTASKS=" + std::to_string(s.count);
     return s;
 }
 
 Shard indexed_job(const std::optional<Count>& given, const Environment& env) {
-    Shard s;
-    s.index = variable_number(env, "JOB_COMPLETION_INDEX");
-    s.origin = "JOB_COMPLETION_INDEX=" + std::to_string(s.index);
+    Shard s = indexed_by("JOB_COMPLETION_INDEX", given, env);
     if (!given)
         throw Error("--shard auto: JOB_COMPLETION_INDEX=" + std::to_string(s.index) +
                     " (a Kubernetes Indexed Job) gives the index but not the count: use --shard auto/N or set " +
                     kShardCountVariable + "=N, with N the Job's completions");
-    s.count = given->value;
-    s.origin += ", " + given->origin;
     return s;
 }
 

@@ -15,7 +15,8 @@ digits=("$ROOT"/tools/demo/digit_*.png)
 for i in $(seq 0 39); do cp "${digits[$((i % ${#digits[@]}))]}" "$T/data/img_$(printf %02d "$i").png"; done
 cores=$(nproc)
 run() {  # run SHARDS → seconds for all shards to finish (and merge)
-  local n=$1 out=$T/out-$RANDOM$RANDOM threads=$(( cores / $1 > 0 ? cores / $1 : 1 )) start end
+  local n=$1 out=$T/out-$RANDOM$RANDOM threads start end
+  threads=$(( n > 0 && cores / n > 0 ? cores / n : 1 ))
   start=$(date +%s.%N)
   if [[ $n == 0 ]]; then
     "$RELPROP" explain "$ROOT/tools/demo/digits.onnx" "$T/data" --out-dir "$out" --no-preprocess \

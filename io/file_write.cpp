@@ -118,9 +118,19 @@ bool write_items(const std::vector<Item>& items, bool exclusive = false) {
         for (Pending::File& f : pending.files) {
             if (exclusive) {  // the temporary name is removed by ~Pending either way
                 if (::link(f.tmp.c_str(), f.item->path.c_str()) == 0) continue;
-                if (errno != EEXIST) fail(f.item->path, f.item->what, "link", errno);
-                created = false;
-                continue;
+                const int err = errno;
+                if (err == EEXIST) {
+                    created = false;
+                    continue;
+                }
+                // A file system without hard links (FAT, some FUSE and SMB mounts): the name is
+                // checked, then renamed onto — exclusive for one writer, not against a racing one.
+                if (err != EPERM && err != EOPNOTSUPP && err != ENOSYS) fail(f.item->path, f.item->what, "link", err);
+                struct stat st;
+                if (::lstat(f.item->path.c_str(), &st) == 0) {
+                    created = false;
+                    continue;
+                }
             }
             if (::rename(f.tmp.c_str(), f.item->path.c_str()) != 0) fail(f.item->path, f.item->what, "rename", errno);
             f.tmp.clear();

@@ -35,6 +35,9 @@ void write_file_atomic(const std::string& path, std::string_view bytes, const st
 /// under a temporary name, then published with link(2), which fails when the name exists (atomic on
 /// local file systems and NFS). Returns false, leaving the existing file as it is, when the name was
 /// taken; other failures throw as write_file_atomic does. Many processes may race: one creates it.
+/// Where the file system has no hard links (link fails with EPERM, EOPNOTSUPP or ENOSYS: FAT, some
+/// FUSE and SMB mounts) the name is checked and then renamed onto: right for one writer, not atomic
+/// against a second one racing on such a file system.
 bool create_file_once(const std::string& path, std::string_view bytes, const std::string& what = "the file");
 
 /// The host part of temporary names (see above).

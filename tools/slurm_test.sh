@@ -159,7 +159,11 @@ check "all 80 outputs (.npy and .png) equal byte for byte ($same equal, $differ 
 check "only the expected files in the shared folder" test "$(find sharded -maxdepth 1 -type f ! -name '*.npy' ! -name '*.png' | sort | xargs -n1 basename | tr '\n' ' ')" = \
   ".relprop.merge.lock .relprop.shard-0-of-4.lock .relprop.shard-1-of-4.lock .relprop.shard-2-of-4.lock .relprop.shard-3-of-4.lock index.csv index.json index.shard-0-of-4.csv index.shard-1-of-4.csv index.shard-2-of-4.csv index.shard-3-of-4.csv run.json "
 
-echo "slurm_test.sh: single-process run ${single_s} s; first array (4 tasks on 2 CPUs, one cancelled) ${array_s} s"
+readme_quotes() { python3 -c 'import sys; sys.exit(open(sys.argv[2]).read() not in open(sys.argv[1]).read())' "$ROOT/README.md" "$1"; }
+check "README quotes tools/cluster/relprop-array.sbatch as it is" readme_quotes "$ROOT/tools/cluster/relprop-array.sbatch"
+check "README quotes tools/cluster/relprop-indexed-job.yaml as it is" readme_quotes "$ROOT/tools/cluster/relprop-indexed-job.yaml"
+
+echo "slurm_test.sh: single-process run ${single_s} s; first array (4 tasks on 2 CPUs, one cancelled) ${array_s} s; ${SECONDS} s in all"
 if (( F > 0 )); then
   for f in "$T"/logs/*.out; do echo "--- $f"; tail -n 5 "$f"; done
   tail -n 20 "$T/slurmctld.log" "$T/slurmd.log"

@@ -3,7 +3,8 @@
 # shards running at once on this machine (plus an unsharded run), each repeated REPEATS times (median).
 # The workload is tools/slurm_test.sh's (occlusion, 2x2 windows at stride 1, one input per batch:
 # ~1,000 forwards of the demo CNN per input). Threads: OMP_NUM_THREADS=THREADS per process (default:
-# cores / shards, at least 1). Prints one line per configuration. Env: RELPROP_BUILD_DIR, REPEATS (3).
+# cores / shards, at least 1), with OMP_WAIT_POLICY=PASSIVE (setting an OMP_* variable turns relprop's
+# passive default off, and spinning threads are ruinous on a shared machine: see Benchmark). Prints one line per configuration. Env: RELPROP_BUILD_DIR, REPEATS (3).
 set -euo pipefail
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
 RELPROP=$ROOT/${RELPROP_BUILD_DIR:-build}/tools/relprop
@@ -23,7 +24,7 @@ run() {  # run SHARDS → seconds for all shards to finish (and merge)
       --method occlusion --window 2 --stride 1 --batch-size 1 > /dev/null
   else
     for k in $(seq 0 $((n - 1))); do
-      OMP_NUM_THREADS=${THREADS:-$threads} "$RELPROP" explain "$ROOT/tools/demo/digits.onnx" "$T/data" --out-dir "$out" \
+      OMP_NUM_THREADS=${THREADS:-$threads} OMP_WAIT_POLICY=PASSIVE "$RELPROP" explain "$ROOT/tools/demo/digits.onnx" "$T/data" --out-dir "$out" \
         --no-preprocess --method occlusion --window 2 --stride 1 --batch-size 1 --shard "$k/$n" > /dev/null &
     done
     wait

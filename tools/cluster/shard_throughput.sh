@@ -31,7 +31,7 @@ run() {  # run SHARDS → seconds for all shards to finish (and merge)
   fi
   end=$(date +%s.%N)
   [[ -f "$out/index.csv" && $(wc -l < "$out/index.csv") -eq 41 ]] || { echo "run with $n shards left no full index" >&2; exit 1; }
-  echo "$end - $start" | bc
+  awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f\n", b - a }'
 }
 for n in 0 1 2 4; do
   times=$(for _ in $(seq 1 "$REPEATS"); do run "$n"; done | sort -n)

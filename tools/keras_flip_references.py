@@ -2,8 +2,8 @@
 """Float64 references for counting ReLU/ReLU6/max-pool decision flips in relprop's forward (not committed).
 
 For each keras.applications model of `make_keras_fixtures.py --full` (same seeds: the same weights as the exports)
-this builds a float64 twin (same weights cast to float64), draws seeded inputs (uniform in [-1, 1], seeds 100, 101,
-…) and writes to DIR/flips/NAME/:
+this builds a float64 twin (same weights cast to float64), takes seeded inputs (uniform in [-1, 1]; input 0 is the
+exports' own input, seed 2; then seeds 100, 101, …) and writes to DIR/flips/NAME/:
     MANIFEST           one `LAYER<TAB>KIND` line per decision layer (KIND: relu, relu6, maxpool), Keras layer names
     input_K.npy        input K, NCHW float32 (the `_nchw_` export's layout)
     target_K.npy       the float64 model's argmax logit (int64 [1])
@@ -136,7 +136,7 @@ def write_model(name, out, inputs):
         f.write("".join(f"{n}\t{k}\n" for n, k in layers))
     stats = []
     for k in range(inputs):
-        x32 = np.random.default_rng(100 + k).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+        x32 = np.random.default_rng(2 if k == 0 else 99 + k).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
         x64 = x32.astype(np.float64)
         y64 = m64(x64, training=False).numpy()
         if y64.dtype != np.float64:

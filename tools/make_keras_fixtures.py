@@ -10,9 +10,6 @@ How to run (the venv lives OUTSIDE the repository; the pyenv python3 on PATH rea
     # optional, NOT committed: the four keras.applications models (random weights), both layouts, opsets
     # 13 and 17, with inputs, onnxruntime outputs and TensorFlow gradients, and the ONNX node types listed
     /work/venv-keras/bin/python tools/make_keras_fixtures.py --full /work/keras-exports
-    # VGG16: one export per process, weights frozen by hand (the default path needs more than 14 GB):
-    /work/venv-keras/bin/python tools/make_keras_fixtures.py --full /work/keras-exports --full-models vgg16 \
-        --freeze-by-hand --opsets 13 --layouts nhwc
 
 The small CNN (tests/fixtures/keras/): Conv2D → BatchNormalization → ReLU6 → MaxPooling2D → Conv2D →
 BatchNormalization → ReLU → MaxPooling2D → Flatten → Dense → BatchNormalization → ReLU → Dense (logits), random
@@ -87,67 +84,10 @@ def small_cnn():
     return model
 
 
-def freeze_by_hand(fn, spec, model):
-    """The GraphDef of fn's concrete function with every variable read (ReadVariableOp of a captured Keras weight)
-    replaced by a Const of its value: what TensorFlow's convert_variables_to_constants_v2 gives for a Keras 3 model
-    traced inline, without its copies (VGG16: 2.7 GB peak instead of more than 14 GB). Returns (graph_def, input
-    names, output names)."""
-    from tensorflow.core.framework import graph_pb2
-    cf = fn.get_concrete_function(*spec)
-    by_handle = {id(v.value.handle): v for v in model.weights}
-    weight_of = {ph.op.name: by_handle[id(value)] for value, ph in cf.graph.captures if id(value) in by_handle}
-    gd = cf.graph.as_graph_def()
-    if len(gd.library.function) or len(weight_of) != len(cf.graph.captures):
-        raise RuntimeError(f"freeze_by_hand: {len(gd.library.function)} nested functions, {len(weight_of)} of "
-                           f"{len(cf.graph.captures)} captures are weights; export without --freeze-by-hand")
-    frozen = graph_pb2.GraphDef()
-    frozen.versions.CopyFrom(gd.versions)
-    for node in gd.node:
-        if node.op == "Placeholder" and node.name in weight_of:
-            continue
-        if node.op == "ReadVariableOp" and node.input[0] in weight_of:
-            value = np.asarray(weight_of[node.input[0]].numpy())
-            const = frozen.node.add()
-            const.name, const.op = node.name, "Const"
-            const.attr["dtype"].type = tf.as_dtype(value.dtype).as_datatype_enum
-            const.attr["value"].tensor.CopyFrom(tf.make_tensor_proto(value))
-            continue
-        frozen.node.add().CopyFrom(node)
-    names = lambda tensors: [t.name for t in tensors if t.dtype != tf.dtypes.resource]  # noqa: E731
-    return frozen, names(cf.inputs), names(cf.outputs)
-
-
-def inline_external(proto, storage):
-    """Puts tf2onnx's external tensor storage (large_model) back into the tensors: one ordinary .onnx file."""
-    def inline(t):
-        if t.data_location == onnx.TensorProto.EXTERNAL:
-            t.raw_data = storage.name_to_tensor_data[{e.key: e.value for e in t.external_data}["location"]]
-            del t.external_data[:]
-            t.data_location = onnx.TensorProto.DEFAULT
-    for t in proto.graph.initializer:
-        inline(t)
-    for node in proto.graph.node:
-        for attr in node.attribute:
-            if attr.type == onnx.AttributeProto.TENSOR:
-                inline(attr.t)
-
-
-def export(model, shape_nhwc, opset, nchw, path, by_hand=False):
-    """tf2onnx export of model(x, training=False) with a symbolic batch; returns the ONNX model.
-    by_hand: freeze the weights with freeze_by_hand and convert the GraphDef (from_graph_def runs the same grappler
-    pass as from_function) with tf2onnx's large_model storage, which keeps the weights out of the TensorFlow graph
-    while converting; the tensors are put back, so the file is one ordinary .onnx. The default path needs more than
-    14 GB for VGG16."""
+def export(model, shape_nhwc, opset, nchw, path):
+    """tf2onnx export of model(x, training=False) with a symbolic batch; returns the ONNX model."""
     spec = [tf.TensorSpec((None,) + tuple(shape_nhwc), tf.float32, name="input")]
     fn = tf.function(lambda x: model(x, training=False))
-    if by_hand:
-        graph_def, inputs, outputs = freeze_by_hand(fn, spec, model)
-        proto, storage = tf2onnx.convert.from_graph_def(graph_def, input_names=inputs, output_names=outputs,
-                                                        opset=opset, inputs_as_nchw=inputs if nchw else None,
-                                                        large_model=True)
-        inline_external(proto, storage)
-        onnx.save_model(proto, path)
-        return proto
     proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
                                              inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
     return proto
@@ -172,15 +112,15 @@ def rel(a, b):
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
 
 
-def export_all(model, x, g, y_tf, prefix, out, opsets=(13, 17), layouts=("nhwc", "nchw"), by_hand=False):
+def export_all(model, x, g, y_tf, prefix, out):
     """Both layouts at opsets 13 and 17: PREFIX_{nhwc,nchw}_op{13,17}.{onnx,input.npy,output.npy,grad.npy}.
     Returns (stem, opset, nchw) per export."""
     done = []
-    for opset in opsets:
-        for nchw in [layout == "nchw" for layout in layouts]:
+    for opset in (13, 17):
+        for nchw in (False, True):
             stem = f"{prefix}_{'nchw' if nchw else 'nhwc'}_op{opset}"
             path = os.path.join(out, stem + ".onnx")
-            proto = export(model, x.shape[1:], opset, nchw, path, by_hand)
+            proto = export(model, x.shape[1:], opset, nchw, path)
             xin = x.transpose(0, 3, 1, 2).copy() if nchw else x
             gin = g.transpose(0, 3, 1, 2).copy() if nchw else g
             y = ort_run(path, xin)
@@ -206,7 +146,7 @@ def write_small(out):
         f.write("\n".join(manifest) + "\n")
 
 
-def write_full(out, names, opsets, layouts, by_hand):
+def write_full(out, names):
     apps = keras.applications
     makers = {"vgg16": apps.VGG16, "resnet50": apps.ResNet50, "densenet121": apps.DenseNet121,
               "mobilenet_v2": apps.MobileNetV2}
@@ -220,7 +160,7 @@ def write_full(out, names, opsets, layouts, by_hand):
         target = np.array([int(np.argmax(y_tf[0]))], dtype=np.int64)
         g = tf_gradient(model, x, target)
         np.save(os.path.join(out, f"{name}.target.npy"), target)
-        export_all(model, x, g, y_tf, name, out, opsets, layouts, by_hand)
+        export_all(model, x, g, y_tf, name, out)
 
 
 def main():
@@ -228,15 +168,11 @@ def main():
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--full", metavar="DIR", help="export the keras.applications models to DIR instead")
     ap.add_argument("--full-models", nargs="*", default=["mobilenet_v2", "resnet50", "densenet121", "vgg16"])
-    ap.add_argument("--opsets", nargs="*", type=int, default=[13, 17])
-    ap.add_argument("--layouts", nargs="*", choices=["nhwc", "nchw"], default=["nhwc", "nchw"])
-    ap.add_argument("--freeze-by-hand", action="store_true",
-                    help="freeze the weights by hand and convert the GraphDef (vgg16: ~8 GB instead of more than 14)")
     a = ap.parse_args()
     print(f"tensorflow {tf.__version__}, keras {keras.__version__}, tf2onnx {tf2onnx.__version__}, "
           f"onnxruntime {ort.__version__}, onnx {onnx.__version__}", file=sys.stderr)
     if a.full:
-        write_full(a.full, a.full_models, a.opsets, a.layouts, a.freeze_by_hand)
+        write_full(a.full, a.full_models)
     else:
         write_small(a.out)
 

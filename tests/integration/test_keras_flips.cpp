@@ -103,7 +103,7 @@ struct InputResult {
 };
 
 void check_model(const std::string& name, const fs::path& folder, const Graph& imported,
-                              const std::string& canonize_spec) {
+                 const std::string& canonize_spec) {
     const auto layers = read_manifest(folder / "MANIFEST");
     const auto tf32 = read_tf32(folder / "tf32.txt");
     auto backend = make_backend("cpu");
@@ -125,6 +125,7 @@ void check_model(const std::string& name, const fs::path& folder, const Graph& i
         nodes.emplace_back(static_cast<int>(i), layer);
     }
     CHECK(matched.size() == layers.size());  // every Keras decision layer is one node
+    for (const auto& [layer, count] : matched) CHECK_MESSAGE(count == 1, layer << " is " << count << " nodes");
 
     std::vector<InputResult> results;
     for (int k = 0; fs::exists(folder / ("input_" + std::to_string(k) + ".npy")); ++k) {

@@ -19,6 +19,7 @@
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
 #include "tests/fixtures.h"
+#include "tests/integration/keras_exports.h"
 #include "tests/seeded_tensor.h"
 
 using namespace relprop;
@@ -28,8 +29,7 @@ using relprop::test::relative_l2;
 namespace {
 
 std::string export_path(const std::string& stem, const std::string& suffix) {
-    const char* dir = std::getenv("RELPROP_KERAS_EXPORTS");
-    return (dir ? std::string(dir) : std::string(RELPROP_FIXTURES_DIR) + "/keras_full") + "/" + stem + suffix;
+    return relprop::test::keras_exports_dir() + "/" + stem + suffix;
 }
 
 void check_export(const std::string& stem, const std::string& model_name) {

@@ -7,14 +7,19 @@
 # the wheel) and exits non-zero on any failure.
 # The round-trip tests run the command line: run tools/test.sh (or tools/build.sh) first; $RELPROP_CLI
 # (default $RELPROP_BUILD_DIR/tools/relprop) must exist, or those tests fail.
-# Env: RELPROP_BUILD_DIR (default build), RELPROP_PY_BUILD_DIR (meson-python's build folder, kept between runs;
-# default build-python), RELPROP_PY_VENV (default: a fresh one in a temporary folder).
+# The module is built with -Dcuda=auto here, as tools/test.sh builds the library (pyproject.toml's default is
+# -Dcuda=disabled): the CI checks the CUDA-enabled pip build where a toolkit is installed, and the library's
+# objects are the same as build/'s, so a compiler cache (ccache) serves them.
+# Env: RELPROP_BUILD_DIR (default build), RELPROP_PY_BUILD_DIR (meson-python's build folder, made afresh each
+# run; default build-python), RELPROP_PY_SETUP_ARGS (meson options for the pip build; default -Dcuda=auto),
+# RELPROP_PY_VENV (default: a fresh one in a temporary folder).
 set -uo pipefail
 
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 cd "$ROOT"
 BUILD=${RELPROP_BUILD_DIR:-build}
 PY_BUILD=${RELPROP_PY_BUILD_DIR:-build-python}
+SETUP_ARGS=${RELPROP_PY_SETUP_ARGS:--Dcuda=auto}
 export RELPROP_CLI=${RELPROP_CLI:-$ROOT/$BUILD/tools/relprop}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
@@ -34,7 +39,12 @@ step() {  # step NAME COMMAND...: one counted check
 start=$SECONDS
 /usr/bin/python3 -m venv --system-site-packages "$VENV"
 PIP=("$VENV/bin/python" -m pip --disable-pip-version-check)
-if ! "${PIP[@]}" install --no-build-isolation --no-index --config-settings builddir="$PY_BUILD" .; then
+CONFIG=(--config-settings builddir="$PY_BUILD")
+for arg in $SETUP_ARGS; do CONFIG+=(--config-settings setup-args="$arg"); done
+# meson-python 0.12 reconfigures a builddir it has seen (its .mesonpy-native-file.ini names the same Python) and
+# fails when that folder is gone: start both afresh.
+rm -rf "$PY_BUILD" .mesonpy-native-file.ini
+if ! "${PIP[@]}" install --no-build-isolation --no-index "${CONFIG[@]}" .; then
   echo "python.sh: pip install failed"; echo "0 passed, 1 failed"; exit 1
 fi
 echo "python.sh: pip install: $((SECONDS - start)) s"
@@ -65,8 +75,7 @@ readme_example() {
 step "README example" readme_example
 
 wheel() {
-  "${PIP[@]}" wheel --no-build-isolation --no-index --no-deps --config-settings builddir="$PY_BUILD" \
-    -w "$TMP/wheels" . >/dev/null || return 1
+  "${PIP[@]}" wheel --no-build-isolation --no-index --no-deps "${CONFIG[@]}" -w "$TMP/wheels" . >/dev/null || return 1
   local whl
   whl=$(ls "$TMP"/wheels/relprop-*.whl 2>/dev/null | head -n 1)
   [[ -n "$whl" ]] || { echo "python.sh: pip wheel made no relprop-*.whl"; return 1; }

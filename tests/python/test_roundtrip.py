@@ -6,12 +6,12 @@ import relprop
 from conftest import DEMO, bits, demo_pngs, run_cli
 
 
-def test_demo_relevance_equals_the_cli_to_the_bit(cli, tmp_path):
+def test_demo_relevance_and_heatmaps_equal_the_cli_to_the_bit(cli, tmp_path):
     pngs = demo_pngs()
     assert len(pngs) == 6
     out = tmp_path / "relevance.npy"
     status, _, err = run_cli(cli, "explain", DEMO / "digits.onnx", *pngs, "--no-preprocess", "--composite",
-                             "epsilon-plus", "--out", out)
+                             "epsilon-plus", "--out", out, "--heatmap", tmp_path / "heatmaps", "--heatmap-scale", 8)
     assert status == 0, err
     want = np.load(out)
 
@@ -25,6 +25,9 @@ def test_demo_relevance_equals_the_cli_to_the_bit(cli, tmp_path):
     assert res.targets.tolist() == [int(p.stem.rsplit("_", 1)[1]) for p in pngs]
     assert res.logits.shape == (6, 10)
     assert np.array_equal(res.targets, res.logits.argmax(axis=1))
+    for png, relevance in zip(pngs, res.relevance):  # the CLI's heatmaps, pixel for pixel
+        cli_png = relprop.load_image(tmp_path / "heatmaps" / png.name, channels=3, preprocess=None, scale=1.0)
+        assert np.array_equal(relprop.heatmap(relevance, scale=8), cli_png.transpose(1, 2, 0).astype(np.uint8))
 
 
 def test_load_image_matches_the_cli_preprocessing_of_the_bundled_batch():

@@ -21,6 +21,9 @@ BUILD=${RELPROP_BUILD_DIR:-build}
 PY_BUILD=${RELPROP_PY_BUILD_DIR:-build-python}
 SETUP_ARGS=${RELPROP_PY_SETUP_ARGS:--Dcuda=auto}
 export RELPROP_CLI=${RELPROP_CLI:-$ROOT/$BUILD/tools/relprop}
+# As the command line does (README: Python, "Threads, the GIL, OpenMP"): OpenMP threads sleep at once instead of
+# spinning, which keeps the tests fast on shared cores; a variable set by the caller wins.
+export OMP_WAIT_POLICY=${OMP_WAIT_POLICY:-PASSIVE}
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 VENV=${RELPROP_PY_VENV:-$TMP/venv}

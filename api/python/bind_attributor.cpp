@@ -59,7 +59,7 @@ std::vector<int64_t> window_sizes(const py::object& value, const Model& model) {
 
 std::vector<int64_t> target_list(const py::object& targets) {
     if (targets.is_none()) return {};
-    if (py::isinstance<py::int_>(targets) || py::hasattr(targets, "__index__") && !py::hasattr(targets, "__len__"))
+    if (py::isinstance<py::int_>(targets) || (py::hasattr(targets, "__index__") && !py::hasattr(targets, "__len__")))
         return {targets.cast<int64_t>()};
     std::vector<int64_t> out;
     for (const py::handle& t : targets) out.push_back(t.cast<int64_t>());

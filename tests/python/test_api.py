@@ -88,12 +88,12 @@ def test_gradient_family(model, batch):
     noisy = relprop.Attributor(model, method="smoothgrad", noise_level=0.2, samples=8, seed=3)
     assert np.array_equal(bits(noisy(x).relevance), bits(noisy(x).relevance))  # seeded
     assert not np.allclose(noisy(x).relevance, grad.relevance)
-    # Integrated Gradients: complete within 1 % at 256 steps (README: Attribution methods)
-    ig = relprop.Attributor(model, method="integrated-gradients", steps=256)(x)
+    # Integrated Gradients: complete within 2 % at 64 steps (README: Attribution methods)
+    ig = relprop.Attributor(model, method="integrated-gradients", steps=64)(x)
     zero = relprop.Attributor(model, method="gradient")(np.zeros_like(x), ig.targets.tolist()).logits
     for i in range(2):
         t = ig.targets[i]
-        assert ig.relevance[i].sum(dtype=np.float64) == pytest.approx(ig.logits[i, t] - zero[i, t], rel=0.01)
+        assert ig.relevance[i].sum(dtype=np.float64) == pytest.approx(ig.logits[i, t] - zero[i, t], rel=0.02)
     # a baseline array equal to the constant baseline gives the same attribution
     base = relprop.Attributor(model, method="integrated-gradients", steps=4, baseline=np.full(x.shape[1:], 0.5, np.float32))
     const = relprop.Attributor(model, method="integrated-gradients", steps=4, baseline=0.5)

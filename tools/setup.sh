@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
-# setup.sh — install relprop's Debian build dependencies (idempotent).
+# setup.sh — install relprop's Debian build dependencies (idempotent); arguments name more packages
+# (e.g. tools/python.sh's).
 # Does nothing if every package is already installed; otherwise runs
 # apt-get update + install (through sudo when not root and sudo exists).
 set -euo pipefail
 
 PACKAGES=(meson ninja-build pkg-config g++ libdnnl-dev doctest-dev
-          libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libcli11-dev)
+          libprotobuf-dev protobuf-compiler libonnx-dev libstb-dev libcli11-dev "$@")
 
 missing=()
 for p in "${PACKAGES[@]}"; do

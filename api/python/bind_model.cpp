@@ -1,0 +1,87 @@
+// relprop.Model: an ONNX file (path or bytes) imported, canonized and placed on a device.
+#include <pybind11/stl.h>
+
+#include <string>
+
+#include "bindings.h"
+#include "engine/error.h"
+#include "engine/op.h"
+#include "relprop/model.hpp"
+
+namespace relprop::python {
+
+namespace {
+
+py::tuple shape_tuple(const Shape& shape) {
+    py::tuple t(shape.size());
+    for (size_t i = 0; i < shape.size(); ++i) t[i] = shape[i];
+    return t;
+}
+
+Model load_model(const py::object& source, const std::string& canonize, const std::string& device,
+                 const py::object& input_shape, bool allow_nonfinite_weights) {
+    LoadOptions options;
+    options.canonize = canonize;
+    options.device = device;
+    options.import.allow_nonfinite = allow_nonfinite_weights;
+    if (!input_shape.is_none()) options.import.input_shape = input_shape.cast<Shape>();
+    const py::object os = py::module_::import("os");
+    if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
+        const std::string path = py::str(os.attr("fsdecode")(os.attr("fspath")(source)));
+        py::gil_scoped_release free_python;
+        return Model::load(path, options);
+    }
+    if (!PyObject_CheckBuffer(source.ptr()))
+        throw Error("Model: expected a path (str or os.PathLike) or the bytes of an .onnx file, got " +
+                    std::string(py::str(py::type::handle_of(source).attr("__name__"))));
+    const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(source).request();
+    const size_t size = static_cast<size_t>(bytes.size * bytes.itemsize);
+    py::gil_scoped_release free_python;
+    return Model::load_buffer(bytes.ptr, size, options);
+}
+
+}  // namespace
+
+void bind_model(py::module_& m) {
+    py::class_<Model>(m, "Model", R"doc(
+An ONNX model imported, canonized for LRP (BatchNorm merged, ...) and placed on a device.
+
+Copies are cheap and share the model; any number of Attributors can explain one Model.
+)doc")
+        .def(py::init(&load_model), py::arg("source"), py::kw_only(), py::arg("canonize") = "auto",
+             py::arg("device") = "cpu", py::arg("input_shape") = py::none(), py::arg("allow_nonfinite_weights") = false,
+             R"doc(
+Loads an ONNX model.
+
+source: a path (str or os.PathLike) or the file's bytes (bytes, bytearray, memoryview).
+canonize: "auto" (merge BatchNorm, fold DenseNet's BN-after-concat, fuse activations, ...), "none",
+    or a comma list of passes ("auto,-densenet"), as the command line's --canonize.
+device: "cpu", "cuda", "cuda:N" or "auto" (the GPU when one is usable, else the CPU).
+input_shape: overrides the model's declared input shape (needed for symbolic spatial sizes);
+    dimension 0 may be -1 (any batch size).
+allow_nonfinite_weights: accept NaN/Inf weights (refused by default, naming the tensor).
+Raises relprop.Error naming the file, node or op when the model can't be loaded.
+)doc")
+        .def_property_readonly("input_shape", [](const Model& model) { return shape_tuple(model.input_shape()); },
+                               "The declared input shape; dimension 0 is -1 when any batch size is accepted.")
+        .def_property_readonly("device", &Model::device, "The device used, e.g. 'cpu (oneDNN 2.6.3)'.")
+        .def_property_readonly("opset", [](const Model& model) { return model.imported().opset; },
+                               "The default-domain ONNX opset the model declares.")
+        .def_property_readonly("canonize_changes", &Model::canonize_changes,
+                               "What canonization changed, one line per change.")
+        .def_property_readonly(
+            "nodes",
+            [](const Model& model) {
+                py::list out;
+                for (const Node& node : model.graph().nodes())
+                    out.append(py::make_tuple(node.name, op_name(node.op->type())));
+                return out;
+            },
+            "The canonized graph's nodes in order, as (name, op) pairs: what rule selectors ('#N', names, ops) refer to.")
+        .def("__repr__", [](const Model& model) {
+            return "relprop.Model(input_shape=" + std::string(py::repr(shape_tuple(model.input_shape()))) +
+                   ", nodes=" + std::to_string(model.graph().nodes().size()) + ", device='" + model.device() + "')";
+        });
+}
+
+}  // namespace relprop::python

@@ -664,10 +664,12 @@ FULL_MODELS = {
     "alexnet": ("alexnet", {}, 224),
     "resnext50_32x4d": ("resnext50_32x4d", {}, 224),
 }
-# Models whose conv/linear weights are drawn again after construction (rescale_weights, seed 300): torchvision's
-# Inception3 initializes every conv with a truncated normal of std 0.1 whatever its fan-in, which with random
-# BatchNorm statistics multiplies the activations by ~4 per layer (logits ~2e12): no meaningful reference.
-FULL_RESCALED = {"inception_v3"}
+# Models whose conv/linear weights are drawn again after construction (rescale_weights, seed 300): torchvision
+# initializes every conv with a truncated normal of fixed std whatever its fan-in. Inception3's std 0.1 with random
+# BatchNorm statistics multiplies the activations by ~4 per layer (logits ~2e12); GoogLeNet's std 0.01 shrinks the
+# input's part so far that the logits hardly depend on the input (input gradient ~1e-15, torch's own float32 and
+# float64 gradients 73 % apart): no meaningful reference for either.
+FULL_RESCALED = {"inception_v3", "googlenet"}
 FULL_DEFAULT = "vgg16,resnet18,resnet50,densenet121"
 FULL_NEW = ("mobilenet_v2,mobilenet_v3_small,efficientnet_b0,regnet_y_400mf,mnasnet1_0,shufflenet_v2_x1_0,"
             "convnext_tiny,googlenet,inception_v3,squeezenet1_1,alexnet")

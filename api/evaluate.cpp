@@ -252,8 +252,11 @@ void check_batch_dimension(const Model& model) {
 // Forward passes of stacked perturbed inputs, `capacity` at a time; each result goes to its slot.
 class ForwardQueue {
 public:
-    ForwardQueue(const Model& model, const Geometry& g, int64_t capacity)
-        : m_model(model), m_executor(model.graph(), model.backend()), m_geometry(g) {
+    ForwardQueue(const Model& model, ExplainOutput output, const Geometry& g, int64_t capacity)
+        : m_model(model),
+          m_graph(explained_graph(model, output).graph),
+          m_executor(*m_graph, model.backend()),
+          m_geometry(g) {
         check_batch_dimension(model);
         m_capacity = copies_per_pass(model.graph(), 1, capacity);
         m_batch = Tensor({m_capacity, g.c, g.h, g.w});
@@ -295,6 +298,7 @@ public:
 
 private:
     const Model& m_model;
+    std::shared_ptr<const Graph> m_graph;  // the model's, or it without its final Softmax
     Executor m_executor;
     Geometry m_geometry;
     int64_t m_capacity = 1, m_count = 0;
@@ -374,7 +378,7 @@ std::vector<PerturbationCurve> perturbation_curves(const Model& model, const Ten
     const Tensor x = inputs.device() == Device::CPU ? inputs : model.backend().download(inputs);
     std::vector<PerturbationCurve> curves;
     curves.reserve(2 * g.n);  // pointers into it are queued: no reallocation allowed
-    ForwardQueue queue(model, g, options.batch_size);
+    ForwardQueue queue(model, options.explain_output, g, options.batch_size);
     for (int64_t i = 0; i < g.n; ++i) {
         queue_sample_curves(queue, x, relevance, g, i, targets[i], metric, options, method, curves);
         queue.flush();
@@ -392,12 +396,14 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
     const Tensor x = inputs.device() == Device::CPU ? inputs : model.backend().download(inputs);
     require_finite(x, "evaluate's inputs", "replace the NaN/Inf values first");
 
-    // The attributors first: an unknown composite or a bad parameter fails before any work.
+    // The attributors first: an unknown composite or a bad parameter fails before any work. They explain
+    // the output the curves record.
     std::vector<std::unique_ptr<Attributor>> attributors;
     for (const EvaluatedMethod& m : methods) {
-        attributors.push_back(m.source == EvaluatedMethod::Source::Attributor
-                                  ? std::make_unique<Attributor>(model, m.attributor)
-                                  : nullptr);
+        AttributorOptions ao = m.attributor;
+        ao.explain_output = options.explain_output;
+        attributors.push_back(m.source == EvaluatedMethod::Source::Attributor ? std::make_unique<Attributor>(model, ao)
+                                                                               : nullptr);
         if (m.source == EvaluatedMethod::Source::Given && !m.relevance.defined())
             throw Error("evaluate: method '" + m.name + "' has no attribution maps" +
                         (m.directory.empty() ? std::string() : " (load the files of " + m.directory + " first)"));
@@ -411,9 +417,11 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
     // Samples per engine call: the batch size, or 1 for a model whose batch dimension is fixed at 1.
     const int64_t per_call = copies_per_pass(model.graph(), 1, options.batch_size);
     Evaluation ev;
+    const ExplainedGraph explained = explained_graph(model, options.explain_output);
+    ev.explained_output = explained.output_kind;
     {
         // The unperturbed logits give the targets (argmax where none is given).
-        const Executor exec(model.graph(), model.backend());
+        const Executor exec(*explained.graph, model.backend());
         Tensor logits;
         for (int64_t first = 0; first < g.n; first += per_call) {
             const int64_t count = std::min<int64_t>(per_call, g.n - first);

@@ -2,6 +2,7 @@
 // `explain --out-dir`, --out-dir resume, and bad input (one line, exit 1, nothing written).
 #include <doctest/doctest.h>
 
+#include <cmath>
 #include <filesystem>
 #include <fstream>
 
@@ -9,8 +10,10 @@
 #include "io/npy.h"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
+#include "tests/onnx_builder.h"
 
 using namespace relprop;
+using relprop::test::ModelBuilder;
 using relprop::test::relprop_cli;
 using relprop::test::temp_dir;
 namespace fs = std::filesystem;
@@ -114,6 +117,46 @@ TEST_CASE("cli evaluate: --out-dir resumes: a removed sample is redone, other se
     r = relprop_cli(kRun + "--methods gradient,random:3 --step 16 --out-dir " + dir.string());
     CHECK(r.code == 1);
     CHECK(r.output.find("holds an evaluation with other settings") != std::string::npos);
+}
+
+TEST_CASE("cli evaluate and inspect: a model ending in Softmax is explained and perturbed by its logits by default") {
+    // x [N, 1, 2, 3] -> Flatten -> Gemm (class 0: w = (3, -1, 2, 0.5, -2, 1), class 1: 0) -> Softmax 'prob';
+    // x = (1, 2, 1, 4, 1, 3): w·x = (3, -2, 2, 2, -2, 3), logit 6; input-x-gradient's MoRF curve at one pixel per
+    // step is 6, 3, 0, -2, -4, -2, 0 on the logit: AOPC(MoRF) = 41/7.
+    ModelBuilder b(13, {-1, 1, 2, 3});
+    b.node("Flatten", {"x"}, {"flat"});
+    b.floats("W", {2, 6}, {3, -1, 2, 0.5f, -2, 1, 0, 0, 0, 0, 0, 0});
+    ModelBuilder::i(b.node("Gemm", {"flat", "W"}, {"logits"}), "transB", 1);
+    ModelBuilder::i(b.node("Softmax", {"logits"}, {"prob"}), "axis", 1);
+    const std::string model = b.save((temp_dir() / "ev_softmax.onnx").string(), "prob");
+    const std::string x = (temp_dir() / "ev_softmax_x.npy").string();
+    write_npy(x, Tensor({1, 1, 2, 3}, {1, 2, 1, 4, 1, 3}));
+    const std::string run = "evaluate " + model + " " + x + " --methods input-x-gradient --step 1 --target 0 ";
+
+    auto r = relprop_cli(run);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("the curves record the logits: the input of the final Softmax 'prob' (--explain-output "
+                        "probabilities keeps the Softmax)") != std::string::npos);
+    r = relprop_cli(run + "--json");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("\"explained_output\": \"logits\"") != std::string::npos);
+    CHECK(summary_value(r.output, "input-x-gradient", "aopc_morf") == doctest::Approx(41.0 / 7));
+    // The probabilities: the curve is sigmoid(6, 3, 0, -2, -4, -2, 0), AOPC(MoRF) = mean of sigma(6) - sigma(f_k).
+    r = relprop_cli(run + "--json --explain-output probabilities");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("\"explained_output\": \"probabilities\"") != std::string::npos);
+    double aopc = 0;
+    for (double f : {6.0, 3.0, 0.0, -2.0, -4.0, -2.0, 0.0}) aopc += (1 / (1 + std::exp(-6.0)) - 1 / (1 + std::exp(-f))) / 7;
+    CHECK(summary_value(r.output, "input-x-gradient", "aopc_morf") == doctest::Approx(aopc));
+
+    r = relprop_cli("inspect " + model);
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("explained output: the logits: the input of the final Softmax 'prob'; the Softmax is left out "
+                        "of explanations by default (explain/evaluate --explain-output probabilities keep it") !=
+          std::string::npos);
+    r = relprop_cli("inspect " + kDemo + "digits.onnx");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("explained output: the model's output") != std::string::npos);
 }
 
 TEST_CASE("cli evaluate: bad input is one line, exit code 1, and nothing written") {

@@ -9,9 +9,11 @@
 #include "layers/reshape.h"
 #include "relprop/relprop.hpp"
 #include "tests/fixtures.h"
+#include "tests/onnx_builder.h"
 
 using namespace relprop;
 using relprop::test::error_of;
+using relprop::test::ModelBuilder;
 
 namespace {
 
@@ -195,6 +197,48 @@ TEST_CASE("evaluate: random maps are seeded per sample") {
     CHECK(parse_evaluated_method("random").source == EvaluatedMethod::Source::Random);
     CHECK(parse_evaluated_method("lrp:epsilon-gamma-box").attributor.composite == "epsilon-gamma-box");
     CHECK(parse_evaluated_method("file:maps").directory == "maps");
+}
+
+TEST_CASE("evaluate: a model ending in Softmax is perturbed by its logits by default, by its probabilities when asked") {
+    // linear_image_model's f(x) = w·x (class 0) and 0 (class 1), then a Softmax over the two classes.
+    const Model linear = linear_image_model(1, 2, 3, kW);
+    ModelBuilder sb(13, {-1, 2});
+    sb.node("Softmax", {"x"}, {"p"});
+    const Graph& lg = linear.graph();
+    GraphBuilder g;
+    g.input("x", {-1, 1, 2, 3});
+    for (const Node& n : lg.nodes()) {
+        std::vector<std::string> inputs;
+        for (int v : n.inputs) inputs.push_back(lg.values()[v].name);
+        g.node(n.name, n.op, inputs, lg.values()[n.output].name);
+    }
+    g.node("prob", sb.import("p").graph.nodes()[0].op, {"logits"}, "p");
+    g.output("p");
+    LoadOptions lo;
+    lo.canonize = "none";
+    const Model model = Model::from_graph(g.build(), lo);
+    const std::vector<double> f = {0, 1 / 6.0, 2 / 6.0, 3 / 6.0, 4 / 6.0, 5 / 6.0, 1};
+    const std::vector<double> morf = {6, 3, 0, -2, -4, -2, 0};  // as without the Softmax
+
+    const Evaluation logits = evaluate(model, kX, {parse_evaluated_method("input-x-gradient")},
+                                       options(PerturbationMetric::PixelFlipping, 1), {0});
+    CHECK(logits.explained_output == "logits");
+    REQUIRE(logits.curves.size() == 2);
+    check_curve(logits.curves[0], morf, f);
+    CHECK(logits.scores.at(0).scores.aopc_morf == doctest::Approx(41.0 / 7));
+
+    // Probabilities: the attribution is p0·(1 − p0)·w·x (same order), the curve σ(f_k).
+    EvaluateOptions o = options(PerturbationMetric::PixelFlipping, 1);
+    o.explain_output = ExplainOutput::Probabilities;
+    const Evaluation probs = evaluate(model, kX, {parse_evaluated_method("input-x-gradient")}, o, {0});
+    CHECK(probs.explained_output == "probabilities");
+    std::vector<double> sigmoid;
+    for (double v : morf) sigmoid.push_back(1 / (1 + std::exp(-v)));
+    check_curve(probs.curves.at(0), sigmoid, f);
+
+    // A model without a final Softmax: "output".
+    CHECK(evaluate(linear, kX, {parse_evaluated_method("random")}, options(PerturbationMetric::PixelFlipping, 3))
+              .explained_output == "output");
 }
 
 TEST_CASE("evaluate: bad input is an Error naming it") {

@@ -3,7 +3,7 @@
 // plain gradient. Canonization: "auto,-densenet" (zennit has no DenseNet canonizer; its references keep
 // those BatchNorms with the Pass rule, as relprop does with that pass off), and "auto": the DenseNet
 // pass moves a positive per-channel scale into the next layer, which changes none of these rules' results.
-// The same for tiny models made of the blocks of MobileNetV2/V3, EfficientNet, RegNet and ShuffleNetV2
+// The same for tiny models made of the blocks of MobileNetV2/V3, EfficientNet, RegNet, ShuffleNetV2 and ConvNeXt
 // (tests/fixtures/zennit_blocks, made by tools/make_zennit_block_fixtures.py).
 #include <doctest/doctest.h>
 
@@ -119,6 +119,22 @@ int check_parity(const std::string& dir, const std::string& onnx_dir, const std:
                 max_ref = std::max(max_ref, std::abs(static_cast<double>(want[i])));
             }
             const double rel_l2 = std::sqrt(diff2 / ref2), rel_max = max_diff / max_ref;
+            if (ref.drift_l2 > 1e-2) {
+                // zennit disagrees with itself (float32 against float64 beyond 1e-2): the Flat composites on the
+                // LayerNorm2d+GELU block, whose exact result is 0 — LayerNorm's gradient sums to 0 over the
+                // channels of each pixel and Flat spreads every channel of a pixel over the same window — so both
+                // are rounding noise. No parity: relprop's relevance must be finite and as small as that noise.
+                double max_got = 0;
+                for (int64_t i = 0; i < want.numel(); ++i) {
+                    REQUIRE(std::isfinite(e.relevance[i]));
+                    max_got = std::max(max_got, std::abs(static_cast<double>(e.relevance[i])));
+                }
+                std::printf("zennit parity %-19s %-26s %-15s no reference (zennit f32 vs f64 %.1e): max |R| %.1e, "
+                            "zennit's %.1e\n", fixture.c_str(), ref.composite.c_str(), pipeline.c_str(), ref.drift_l2,
+                            max_got, max_ref);
+                CHECK(max_got <= 10 * max_ref);
+                continue;
+            }
             std::printf("zennit parity %-19s %-26s %-15s relative L2 %.1e, max abs %.1e x max|ref|\n",
                         fixture.c_str(), ref.composite.c_str(), pipeline.c_str(), rel_l2, rel_max);
             // 1e-5, unless float32 itself moves zennit's own result more than a third of that (the tiny
@@ -138,14 +154,16 @@ TEST_CASE("zennit parity: every fixture under every composite and the gradient")
     CHECK(check_parity("zennit", "onnx", {"auto,-densenet", "auto"}) == 18);
 }
 
-// The blocks of MobileNet, EfficientNet, RegNet and ShuffleNet (tests/fixtures/zennit_blocks, made by
+// The blocks of MobileNet, EfficientNet, RegNet, ShuffleNet and ConvNeXt (tests/fixtures/zennit_blocks, made by
 // tools/make_zennit_block_fixtures.py; each block's ONNX export lies beside its references).
 TEST_CASE("zennit parity: post-2017 blocks under every composite and the gradient") {
     const auto refs = references("zennit_blocks");
-    REQUIRE(refs.size() == 36);
+    REQUIRE(refs.size() == 48);
     const int needs = static_cast<int>(std::count_if(refs.begin(), refs.end(), [](const Reference& r) {
         return !r.needs.empty();
     }));
-    CHECK(needs == 12);  // hardswish13 and silu: x * HardSigmoid(x), x * Sigmoid(x) need fuse-activations
-    CHECK(check_parity("zennit_blocks", "zennit_blocks", {"auto"}) >= 26);
+    // hardswish13, silu, layernorm_gelu(13): x * HardSigmoid(x), x * Sigmoid(x), GELU's Erf arithmetic need
+    // fuse-activations
+    CHECK(needs == 24);
+    CHECK(check_parity("zennit_blocks", "zennit_blocks", {"auto"}) >= 28);
 }

@@ -17,6 +17,9 @@ How to run (Debian 12, as root; the venv lives OUTSIDE the repository):
     # (tools/full_references.py; about 30 min on 2 busy cores, 2.5 GB):
     /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models new \
         --full-opsets 13,17 --full-references
+    # only the references (and NAME.input.npy / NAME.output.npy) again, the exports in the folder kept:
+    /work/venv-fixtures/bin/python tools/make_onnx_fixtures.py --full /tmp/full_fixtures --full-models googlenet \
+        --full-references-only
 
 Use /usr/bin/python3's packages (Debian torch 1.13.1, torchvision 0.14.1, onnx 1.12, numpy 1.24) — the
 pyenv `python3` first on PATH sees none of them; the venv above adds onnxruntime from PyPI.
@@ -31,6 +34,7 @@ Everything is deterministic (fixed seeds); rerunning rewrites identical files.
 import argparse
 import inspect
 import io
+import math
 import os
 import sys
 import time
@@ -658,7 +662,14 @@ FULL_MODELS = {
     "inception_v3": ("inception_v3", {"aux_logits": False, "init_weights": True}, 299),
     "squeezenet1_1": ("squeezenet1_1", {}, 224),
     "alexnet": ("alexnet", {}, 224),
+    "resnext50_32x4d": ("resnext50_32x4d", {}, 224),
 }
+# Models whose conv/linear weights are drawn again after construction (rescale_weights, seed 300): torchvision
+# initializes every conv with a truncated normal of fixed std whatever its fan-in. Inception3's std 0.1 with random
+# BatchNorm statistics multiplies the activations by ~4 per layer (logits ~2e12); GoogLeNet's std 0.01 shrinks the
+# input's part so far that the logits hardly depend on the input (input gradient ~1e-15, torch's own float32 and
+# float64 gradients 73 % apart): no meaningful reference for either.
+FULL_RESCALED = {"inception_v3", "googlenet"}
 FULL_DEFAULT = "vgg16,resnet18,resnet50,densenet121"
 FULL_NEW = ("mobilenet_v2,mobilenet_v3_small,efficientnet_b0,regnet_y_400mf,mnasnet1_0,shufflenet_v2_x1_0,"
             "convnext_tiny,googlenet,inception_v3,squeezenet1_1,alexnet")
@@ -677,6 +688,19 @@ def randomize_layer_scale_and_ln(model, seed):
                 m.bias.copy_((torch.randn(c, generator=g) * 0.3).view_as(m.bias))
 
 
+def rescale_weights(model, seed):
+    """He-normal conv weights (std sqrt(2 / fan_in), fan_in = in-channels/groups x kernel area) and LeCun-normal
+    linear weights (std sqrt(1 / fan_in)), seeded; biases and BatchNorm parameters are left as they are. With
+    randomize_bn's statistics, inception_v3's BatchNorm outputs then have standard deviations 1.5-3 and its logits
+    stay below 10 (checked on the fixture's input)."""
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for m in model.modules():
+            if isinstance(m, (nn.Conv2d, nn.Linear)):
+                gain = 2.0 if isinstance(m, nn.Conv2d) else 1.0
+                m.weight.copy_(torch.randn(m.weight.shape, generator=g) * math.sqrt(gain / m.weight[0].numel()))
+
+
 def build_full(name):
     """The seeded eval-mode torchvision model NAME (random weights, randomized BN statistics) and its float32
     [1,3,S,S] input (as numpy; S = 299 for inception_v3, else 224) of a --full fixture; also imported by
@@ -689,6 +713,8 @@ def build_full(name):
     model = getattr(torchvision.models, ctor)(weights=None, **kwargs)
     randomize_bn(model, 100)
     randomize_layer_scale_and_ln(model, 101)
+    if name in FULL_RESCALED:
+        rescale_weights(model, 300)
     for m in model.modules():  # zennit's hooks and in-place activations do not mix; the function is the same
         if hasattr(m, "inplace"):
             m.inplace = False
@@ -709,7 +735,7 @@ def full_models(out_dir, names, opsets, references):
             y = model(torch.from_numpy(x)).numpy().astype(np.float32)
         np.save(os.path.join(out_dir, name + ".input.npy"), np.ascontiguousarray(x))
         np.save(os.path.join(out_dir, name + ".output.npy"), np.ascontiguousarray(y))
-        for opset in opsets:
+        for opset in opsets:  # none with --full-references-only: the exports in out_dir are kept
             stem = name if opset == 13 else f"{name}.opset{opset}"
             m = export_torch(model, x, opset)
             onnx.save(m, os.path.join(out_dir, stem + ".onnx"))
@@ -732,6 +758,8 @@ def main():
     ap.add_argument("--full-models", default=FULL_DEFAULT,
                     help=f"comma-separated models for --full (default {FULL_DEFAULT}; 'new' = {FULL_NEW}; 'all')")
     ap.add_argument("--full-opsets", default="13", help="comma-separated opsets for --full (e.g. 13,17)")
+    ap.add_argument("--full-references-only", action="store_true",
+                    help="with --full, write only the input, output and reference files (keep the exports in DIR)")
     ap.add_argument("--full-references", action="store_true",
                     help="with --full, also the autograd gradient and zennit epsilon-plus-flat references "
                          "(tools/full_references.py; needs zennit 0.5.1)")
@@ -742,7 +770,8 @@ def main():
     if args.full:
         names = {"new": FULL_NEW, "all": ",".join(FULL_MODELS)}.get(args.full_models, args.full_models)
         full_models(args.full, [s for s in names.split(",") if s],
-                    [int(s) for s in args.full_opsets.split(",") if s], args.full_references)
+                    [] if args.full_references_only else [int(s) for s in args.full_opsets.split(",") if s],
+                    args.full_references or args.full_references_only)
         return
     os.makedirs(args.out, exist_ok=True)
     manifest, report = [], []

@@ -4,6 +4,8 @@
 How to run (python is used ONLY in tools/, never at run time; the venv of tools/make_onnx_fixtures.py):
 
     cd /work/main && /work/venv-fixtures/bin/python tools/make_zennit_block_fixtures.py
+    # only some blocks again (the others' files and MANIFEST lines kept):
+    /work/venv-fixtures/bin/python tools/make_zennit_block_fixtures.py --only layernorm_gelu,layernorm_gelu13
 
 Deterministic (fixed seeds, CPU, float32, 2 threads): rerunning rewrites identical files.
 
@@ -40,6 +42,14 @@ depends on, where the export decomposes an activation that zennit sees whole):
                        1x1 project-BN; SiLU exports as x * Sigmoid(x) (needs fuse-activations)
     channel_shuffle    ShuffleNetV2: conv-BN-ReLU stem, a stride-2 unit (two branches, concat, channel shuffle)
                        and a stride-1 unit (chunk -> Split, branch, concat, channel shuffle)
+    layernorm_gelu     ConvNeXt: conv stem with LayerNorm2d (permute, LayerNorm, permute), a CNBlock (7x7 depthwise
+                       conv, permute to channels-last, LayerNorm, Linear, GELU, Linear, permute back, layer scale,
+                       residual add); opset 17 (LayerNormalization; GELU exports as x * 0.5 * (1 + erf(x / sqrt 2)):
+                       needs fuse-activations). Layer scales in [0.2, 0.6] and LayerNorm affine parameters seeded
+                       (make_onnx_fixtures.randomize_layer_scale_and_ln). zennit hooks neither LayerNorm nor the
+                       permutes: autograd's gradient there, as relprop's defaults; the layer scale is a LayerScale
+                       module mapped to Pass (relprop: a constant per-channel Mul becomes a BatchNorm, Pass)
+    layernorm_gelu13   the same model at opset 13 (LayerNorm as ReduceMean/Sub/Pow/Sqrt/Div arithmetic)
 Every model ends in AdaptiveAvgPool2d(1) -> Flatten -> Linear(., 10).
 
 Conditioning: every attribution is rerun in float64; MANIFEST's notes carry how far float32 rounding alone
@@ -51,12 +61,14 @@ import os
 import sys
 
 import numpy as np
+import onnx
 import torch
 import torch.nn as nn
 
 from zennit.attribution import Gradient
 from zennit.canonizers import MergeBatchNorm, SequentialMergeBatchNorm
 from zennit.layer import Sum
+from zennit.rules import Pass
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import make_onnx_fixtures as mof  # noqa: E402
@@ -193,6 +205,65 @@ class ShuffleNet(nn.Module):
         return self.head(self.features(x))
 
 
+class LayerNorm2d(nn.LayerNorm):
+    """torchvision's LayerNorm2d: a LayerNorm over the channels of an NCHW tensor (permute, LayerNorm, permute)."""
+
+    def forward(self, x):
+        return super().forward(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+
+
+class Permute(nn.Module):
+    def __init__(self, dims):
+        super().__init__()
+        self.dims = dims
+
+    def forward(self, x):
+        return x.permute(*self.dims)
+
+
+class LayerScale(nn.Module):
+    """ConvNeXt's layer scale `layer_scale * x` (C, 1, 1), as a module so that zennit's map can name it: it exports as
+    a Mul by a constant, which relprop's affine-to-batchnorm pass turns into a BatchNorm (Pass); zennit gets
+    (LayerScale, Pass) in its layer map, so relprop's defaults are compared as they are (torchvision's CNBlock
+    multiplies functionally, which zennit leaves under the gradient: R x scale instead of R)."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.layer_scale = nn.Parameter(torch.ones(c, 1, 1))
+
+    def forward(self, x):
+        return self.layer_scale * x
+
+
+class CNBlock(nn.Module):
+    """torchvision's ConvNeXt CNBlock (eval mode, no stochastic depth): 7x7 depthwise conv, permute to channels-last,
+    LayerNorm, Linear(C, 4C), GELU, Linear(4C, C), permute back, layer scale (C, 1, 1), residual add."""
+
+    def __init__(self, c):
+        super().__init__()
+        self.block = nn.Sequential(nn.Conv2d(c, c, 7, padding=3, groups=c), Permute([0, 2, 3, 1]), nn.LayerNorm(c, eps=1e-6),
+                                   nn.Linear(c, 4 * c), nn.GELU(), nn.Linear(4 * c, c), Permute([0, 3, 1, 2]))
+        self.scale = LayerScale(c)
+        self.residual = Residual()
+
+    def forward(self, x):
+        return self.residual(x, self.scale(self.block(x)))
+
+
+class ConvNeXtNet(nn.Module):
+    """ConvNeXt's stem (conv, LayerNorm2d) and a CNBlock; layer scale and LayerNorm affine parameters randomized by
+    make_onnx_fixtures.randomize_layer_scale_and_ln (torchvision's layer scale 1e-6 would make the block the
+    identity)."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), LayerNorm2d(8, eps=1e-6), CNBlock(8))
+        self.head = Head(8)
+
+    def forward(self, x):
+        return self.head(self.features(x))
+
+
 # name: (model factory, seed, opset, description)
 BLOCKS = {
     "inverted_residual": (InvertedResidualNet, 11, 13, "MobileNetV2 inverted residuals with ReLU6 (Clip) and a residual Add"),
@@ -205,6 +276,11 @@ BLOCKS = {
                                 "needs fuse-activations"),
     "channel_shuffle": (ShuffleNet, 15, 13, "ShuffleNetV2 units: Split (chunk), Concat, channel shuffle "
                                            "(Reshape/Transpose/Reshape)"),
+    "layernorm_gelu": (ConvNeXtNet, 16, 17, "ConvNeXt stem (conv, LayerNorm2d) and CNBlock: LayerNormalization, "
+                                           "GELU as Erf arithmetic, layer scale, residual Add; opset 17; "
+                                           "needs fuse-activations"),
+    "layernorm_gelu13": (ConvNeXtNet, 16, 13, "layernorm_gelu's model at opset 13: LayerNorm as ReduceMean/Sub/Pow/"
+                                             "Sqrt/Div arithmetic; needs fuse-activations"),
 }
 
 
@@ -213,6 +289,7 @@ def build(name):
     torch.manual_seed(seed)
     model = factory()
     mof.randomize_bn(model, seed + 100)
+    mof.randomize_layer_scale_and_ln(model, seed + 101)
     model.eval()
     x = torch.randn(2, 3, 16, 16, generator=torch.Generator().manual_seed(seed + 200)).numpy()
     return model, x
@@ -239,6 +316,7 @@ def attribute(model, x, logits, comp_name, dtype):
         return targets, out.detach().numpy(), rel.detach().numpy(), {}
     set_zennit_sum(model, True)
     composite = mzf.COMPOSITES[comp_name][0]([SequentialMergeBatchNorm()])
+    composite.layer_map.insert(0, (LayerScale, Pass()))
     with Gradient(model, composite) as attributor:
         for h in composite.handles:
             if isinstance(h, MergeBatchNorm):
@@ -249,10 +327,27 @@ def attribute(model, x, logits, comp_name, dtype):
 
 
 def main():
+    import argparse
+    ap = argparse.ArgumentParser(description="zennit parity fixtures for the blocks of post-2017 CNNs")
+    ap.add_argument("--only", default="", help="comma-separated blocks to make again; the other blocks' files and "
+                                               "MANIFEST lines are kept (default: all)")
+    only = [b for b in ap.parse_args().only.split(",") if b]
+    for b in only:
+        if b not in BLOCKS:
+            raise SystemExit(f"unknown block {b!r}; known: {', '.join(BLOCKS)}")
     os.makedirs(OUT_DIR, exist_ok=True)
     names = list(mzf.COMPOSITES) + ["gradient"]
+    kept = {}  # block -> its MANIFEST lines, for the blocks not made again
+    if only:
+        with open(os.path.join(OUT_DIR, "MANIFEST")) as f:
+            for line in f:
+                kept.setdefault(line.split("\t")[0], []).append(line)
     lines, report = [], []
     for name, (_, _, opset, desc) in BLOCKS.items():
+        if only and name not in only:
+            lines += kept.get(name, [])
+            report.append(f"{name:18s} opset {opset}: {mof.op_types(onnx.load(os.path.join(OUT_DIR, name + '.onnx')))}")
+            continue
         model, x = build(name)
         with torch.no_grad():
             logits = model(torch.from_numpy(x)).numpy()

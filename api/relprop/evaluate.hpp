@@ -66,6 +66,10 @@ struct EvaluateOptions {
     float blur_sigma = 2.0f;   ///< PerturbationFill::Blur (pixels)
     uint64_t seed = 0;         ///< PerturbationFill::UniformNoise
     int64_t batch_size = 32;   ///< perturbed inputs (and samples explained) per engine call
+    /// A model ending in a Softmax: the curves record its logits (the Softmax's input; the default, as
+    /// explanations are of the logits) or its probabilities (explained_graph()). Every method's attributor
+    /// is run with the same choice, so that the curves perturb by the output that was explained.
+    ExplainOutput explain_output = ExplainOutput::Logits;
     /// Called after each sample with (methods × samples done, methods × samples in all).
     std::function<void(int64_t, int64_t)> progress;
 };
@@ -77,7 +81,7 @@ struct PerturbationCurve {
     int64_t sample = 0;
     int64_t target = 0;
     std::vector<double> fraction;  ///< of pixels perturbed after each step (0 first, 1 last)
-    std::vector<double> logit;     ///< the target logit after each step
+    std::vector<double> logit;     ///< the target logit (see Evaluation::explained_output) after each step
 };
 
 /// The scores of one sample (or their means / standard errors).
@@ -101,6 +105,9 @@ struct MethodSummary {
 };
 
 struct Evaluation {
+    /// What the curves record: "logits" (the input of the model's final Softmax, which was left out),
+    /// "probabilities" (the final Softmax kept) or "output" (the model has no final Softmax).
+    std::string explained_output;
     std::vector<int64_t> targets;           ///< per sample
     std::vector<PerturbationCurve> curves;  ///< per method, metric, sample, order
     std::vector<SampleScores> scores;       ///< per method, metric, sample
@@ -122,7 +129,8 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
                     const EvaluateOptions& options = {}, const std::vector<int64_t>& targets = {});
 
 /// The perturbation curves of one attribution (relevance shaped like inputs) for given targets (one
-/// per sample), without scores: what evaluate() runs per method and metric.
+/// per sample), without scores: what evaluate() runs per method and metric (options.explain_output says
+/// which output of a model ending in a Softmax they record).
 std::vector<PerturbationCurve> perturbation_curves(const Model& model, const Tensor& inputs, const Tensor& relevance,
                                                    const std::vector<int64_t>& targets, PerturbationMetric metric,
                                                    const EvaluateOptions& options = {},

@@ -42,6 +42,7 @@ inline std::vector<FullModel> full_models() {
         {"inception_v3", {13, 17}, {"Relu=gradient", "AvgPool=gradient"}},         // F.relu, F.avg_pool2d
         {"squeezenet1_1", {13, 17}, {}},
         {"alexnet", {13, 17}, {}},
+        {"resnext50_32x4d", {13}, {"Add=gradient"}},                               // out += identity
     };
 }
 

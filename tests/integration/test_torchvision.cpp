@@ -187,3 +187,4 @@ TEST_CASE("torchvision squeezenet1_1 opset 13") { check_model("squeezenet1_1", 1
 TEST_CASE("torchvision squeezenet1_1 opset 17") { check_model("squeezenet1_1", 17); }
 TEST_CASE("torchvision alexnet opset 13") { check_model("alexnet", 13); }
 TEST_CASE("torchvision alexnet opset 17") { check_model("alexnet", 17); }
+TEST_CASE("torchvision resnext50_32x4d opset 13") { check_model("resnext50_32x4d", 13); }

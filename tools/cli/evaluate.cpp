@@ -56,6 +56,10 @@ CLI::App* add_evaluate_command(CLI::App& app, EvaluateCommand& c) {
     ev->add_option("--noise-level", c.method.noise_level, "smoothgrad: noise sigma / (max - min) (default 0.1)");
     ev->add_option("--samples", c.method.samples, "smoothgrad: gradients averaged (default 20)");
     ev->add_option("--window", c.method.window, "occlusion: window H,W (default 8)");
+    ev->add_option("--explain-output", c.method.explain_output,
+                   "a model ending in a Softmax: explain and perturb by its logits (the Softmax's input; default) "
+                   "or its probabilities (the Softmax kept)")
+        ->check(CLI::IsMember({"logits", "probabilities"}));
     ev->add_option("--curves", c.curves, "write every curve to FILE.csv (long format)");
     ev->add_option("--plot", c.plot, "write the mean curves per method to FILE.png (FILE.<metric>.png for both metrics)");
     ev->add_option("--out-dir", c.out_dir,
@@ -89,6 +93,7 @@ EvaluateOptions evaluate_options(const EvaluateCommand& c) {
     o.blur_sigma = c.blur_sigma;
     o.seed = c.seed;
     o.batch_size = c.batch_size;
+    o.explain_output = explain_output_of(c.method);
     if (c.fill == "mean") o.fill = PerturbationFill::ChannelMean;
     else if (c.fill == "blur") o.fill = PerturbationFill::Blur;
     else if (c.fill == "uniform") o.fill = PerturbationFill::UniformNoise;
@@ -105,7 +110,8 @@ std::string settings_json(const EvaluateCommand& c, const std::vector<std::strin
     s += "], \"metric\": " + json_string(c.metric) + ", \"step\": " + std::to_string(c.step) +
          ", \"patch\": " + std::to_string(c.patch) + ", \"fill\": " + json_string(c.fill) +
          ", \"blur_sigma\": " + json_number(c.blur_sigma) + ", \"seed\": " + std::to_string(c.seed) +
-         ", \"target\": " + json_string(c.target) + ", \"composite\": " + json_string(mo.composite) +
+         ", \"target\": " + json_string(c.target) + ", \"explain_output\": " + json_string(c.method.explain_output) +
+         ", \"composite\": " + json_string(mo.composite) +
          ", \"canonize\": " + json_string(mo.canonize) + ", \"epsilon\": " + json_number(mo.epsilon) +
          ", \"zero_bias\": " + (mo.zero_bias ? "true" : "false") + ", \"low\": " + json_string(mo.low) +
          ", \"high\": " + json_string(mo.high) + ", \"rules\": [";
@@ -229,11 +235,14 @@ std::string scores_json(const PerturbationScores& s) {
 }
 
 std::string evaluation_json(const EvaluateCommand& c, const std::string& settings, const std::string& backend,
-                            const std::vector<std::string>& names, const std::vector<int64_t>& targets,
+                            const ExplainedGraph& explained, const std::vector<std::string>& names,
+                            const std::vector<int64_t>& targets,
                             const std::vector<SampleScores>& scores, const std::vector<MethodSummary>& summary,
                             double seconds) {
     std::string s = "{\n  \"model\": " + json_string(c.model.model) + ",\n  \"backend\": " + json_string(backend) +
-                    ",\n  \"settings\": " + settings + ",\n  \"inputs\": [";
+                    ",\n  \"explained_output\": " + json_string(explained.output_kind) +
+                    ",\n  \"explained_value\": " + json_string(explained.value) + ",\n  \"settings\": " + settings +
+                    ",\n  \"inputs\": [";
     for (size_t i = 0; i < names.size(); ++i)
         s += (i ? ", " : "") + std::string("{\"input\": ") + json_string(names[i]) +
              ", \"target\": " + std::to_string(targets[i]) + "}";
@@ -290,11 +299,11 @@ std::string summary_table(std::vector<MethodSummary> summary) {
 
 // The mean MoRF (solid) and LeRF (dashed) curve of each method for one metric.
 Image mean_curve_plot(const std::vector<PerturbationCurve>& curves, const std::vector<std::string>& methods,
-                      PerturbationMetric metric, int64_t samples) {
+                      PerturbationMetric metric, int64_t samples, const std::string& output_kind) {
     std::vector<PlotSeries> series;
     PlotOptions o;
     o.x_label = "fraction of pixels perturbed";
-    o.y_label = "target logit";
+    o.y_label = output_kind == "probabilities" ? "target probability" : "target logit";
     o.title = metric_name(metric) + ": mean of " + std::to_string(samples) + " sample" + (samples == 1 ? "" : "s") +
               " (MoRF solid, LeRF dashed)";
     for (size_t m = 0; m < methods.size(); ++m) {
@@ -480,23 +489,28 @@ int run_evaluate(const EvaluateCommand& c) {
     const std::vector<MethodSummary> summary = summarize(scores);
 
     // The outputs, each written whole or not at all.
+    const ExplainedGraph explained = explained_graph(model, base.explain_output);
     const std::string csv_path = !c.out_dir.empty() ? (dir / "curves.csv").string() : c.curves;
     if (!csv_path.empty()) write_file(csv_path, curves_csv(curves, batch.names));
     std::vector<std::string> plots;
     for (PerturbationMetric metric : base.metrics) {
         const std::string path = plot_path(c, base, metric);
         if (path.empty()) continue;
-        const Image img = mean_curve_plot(curves, specs, metric, n);
+        const Image img = mean_curve_plot(curves, specs, metric, n, explained.output_kind);
         write_png(path, img);
         plots.push_back(path);
     }
     const double seconds = std::chrono::duration<double>(Clock::now() - t0).count();
-    const std::string json = evaluation_json(c, settings, model.device(), batch.names, target_of, scores, summary, seconds);
+    const std::string json =
+        evaluation_json(c, settings, model.device(), explained, batch.names, target_of, scores, summary, seconds);
     if (!c.out_dir.empty()) write_file(dir / "summary.json", json);
     if (c.json) {
         std::fputs(json.c_str(), stdout);
         return 0;
     }
+    if (explained.output_kind != "output")
+        std::printf("the curves record %s%s\n", explained.description.c_str(),
+                    explained.output_kind == "logits" ? " (--explain-output probabilities keeps the Softmax)" : "");
     std::fputs(summary_table(summary).c_str(), stdout);
     if (!csv_path.empty()) std::printf("curves written to %s\n", csv_path.c_str());
     for (const std::string& p : plots) std::printf("plot written to %s\n", p.c_str());

@@ -3,6 +3,7 @@
 
 #include "engine/error.h"
 #include "io/image.h"
+#include "relprop/attributor.hpp"
 #include "tools/cli/commands.h"
 
 namespace relprop::cli {
@@ -24,6 +25,14 @@ int run_inspect(const ModelOptions& mo) {
     if (in.size() == 4)
         std::printf("input layout: %s (images are fed and relevance .npy written in it)\n",
                     layout_name(image_layout(in)));
+    // explain and evaluate leave a final Softmax out by default (api/relprop/attributor.hpp, explained_graph).
+    const ExplainedGraph explained = explained_graph(s, ExplainOutput::Logits);
+    if (explained.output_kind == "logits")
+        std::printf("explained output: %s; the Softmax is left out of explanations by default "
+                    "(explain/evaluate --explain-output probabilities keep it, with the gradient rule)\n",
+                    explained.description.c_str());
+    else
+        std::printf("explained output: %s\n", explained.description.c_str());
     std::printf("rules (%s):\n%s", mo.composite.c_str(), rule_listing(s.graph(), rules).c_str());
     std::printf("canonization (%s): %zu change(s)\n", mo.canonize.c_str(), s.canonize_changes().size());
     // Names from the model are escaped (printable): one line each, no terminal escape sequences.

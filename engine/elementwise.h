@@ -54,7 +54,10 @@ struct UnaryFn {
 RELPROP_HD inline float unary_forward(const UnaryFn& f, float x) {
     switch (f.kind) {
         case UnaryKind::Relu: return x > 0.0f ? x : 0.0f;
-        case UnaryKind::Clip: return fminf(fmaxf(x, f.alpha), f.beta);
+        case UnaryKind::Clip: {  // fminf(fmaxf(x, lo), hi) (NaN → lo as well), written so that CPU loops vectorize
+            const float t = x > f.alpha ? x : f.alpha;
+            return t < f.beta ? t : f.beta;
+        }
         case UnaryKind::Sigmoid: return 1.0f / (1.0f + expf(-x));
         case UnaryKind::HardSigmoid: return fmaxf(0.0f, fminf(1.0f, f.alpha * x + f.beta));
         case UnaryKind::HardSwish: return x * fmaxf(0.0f, fminf(1.0f, x / 6.0f + 0.5f));

@@ -49,6 +49,46 @@ inline StridedMap broadcast_map(const Shape& s, const Shape& out, const char* ke
     return m;
 }
 
+// Where two operand maps of one output (broadcast_map) are plain over the output's last elements: the
+// longest run of trailing output elements over which each operand advances by a fixed step, 1 (contiguous)
+// or 0 (one value repeated); runs start at multiples of `length`. A kernel then computes the operands'
+// offsets once per run instead of once per element.
+struct InnerRun {
+    int64_t length = 1;
+    int64_t step[2] = {1, 1};
+};
+
+inline InnerRun inner_run(const StridedMap& a, const StridedMap& b) {
+    InnerRun run;
+    const StridedMap* maps[2] = {&a, &b};
+    int mode[2] = {-1, -1};  // -1: not known yet (only axes of size 1 so far); else the step
+    for (int d = a.rank - 1; d >= 0; --d) {
+        if (a.dims[d] == 1) continue;
+        bool fits = true;
+        for (int k = 0; k < 2; ++k) {
+            const int64_t s = maps[k]->strides[d];
+            const int m = s == 0 ? 0 : (s == run.length ? 1 : 2);
+            if (m == 2 || (mode[k] >= 0 && mode[k] != m)) fits = false;
+            else mode[k] = m;
+        }
+        if (!fits) break;
+        run.length *= a.dims[d];
+    }
+    for (int k = 0; k < 2; ++k) run.step[k] = mode[k] == 0 ? 0 : 1;
+    return run;
+}
+
+// Whether `map` reads `count` consecutive elements from its offset (at(i) == offset + i for all i).
+inline bool contiguous(const StridedMap& map) {
+    int64_t expected = 1;
+    for (int d = map.rank - 1; d >= 0; --d) {
+        if (map.dims[d] == 1) continue;
+        if (map.strides[d] != expected) return false;
+        expected *= map.dims[d];
+    }
+    return true;
+}
+
 // `map` addresses only elements of `strided` for every element of `dense` (checked at the corners).
 inline void check_map(const Tensor& strided, const StridedMap& map, const Tensor& dense, const char* kernel) {
     int64_t n = 1, lo = map.offset, hi = map.offset;

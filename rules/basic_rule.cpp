@@ -154,8 +154,15 @@ public:
                     continue;
                 }
                 if (!owned) {
-                    Tensor sum = backend.zeros(output.shape());
+                    Tensor sum = backend.empty(output.shape());
+                    if (den.defined() && b.coefficient == 1.0f) {  // z₁ + z₂ in one pass
+                        backend.add(den, z[k], sum);
+                        den = sum;
+                        owned = true;
+                        continue;
+                    }
                     if (den.defined()) backend.copy(den, sum);
+                    else backend.fill(sum, 0.0f);
                     den = sum;
                     owned = true;
                 }
@@ -168,21 +175,28 @@ public:
             signal[g] = s;
         }
 
-        // Reducer: R_in[i] = Σ_k c_k · w_g · m_k(x_i) · g_k[i].
-        std::vector<Tensor> result;
-        for (const Shape& s : shapes) result.push_back(backend.zeros(s));
+        // Reducer: R_in[i] = Σ_k c_k · w_g · m_k(x_i) · g_k[i]. The first term with c = 1 is written, not added
+        // to zeros (the same numbers: 0 + a·b = a·b); the others accumulate.
+        std::vector<Tensor> result(n_in);
         for (size_t k = 0; k < n_br; ++k) {
             if (skip[k]) continue;
             const Branch& b = m_spec.branches[k];
             const float c = b.coefficient * m_spec.groups[b.group].weight;
             std::vector<Tensor> g = m_op.transpose_with(backend, shapes, m_params[k], signal[b.group]);
             for (size_t i = 0; i < n_in; ++i) {
-                if (b.input == InputMod::Ones)
-                    backend.multiply_accumulate(g[i], nullptr, c, result[i]);
-                else
-                    backend.multiply_accumulate(g[i], &modified_inputs(b.input)[i], c, result[i]);
+                const Tensor* x = b.input == InputMod::Ones ? nullptr : &modified_inputs(b.input)[i];
+                if (!result[i].defined() && c == 1.0f) {
+                    result[i] = backend.empty(shapes[i]);
+                    if (x) backend.mul(g[i], *x, result[i]);
+                    else backend.copy(g[i], result[i]);
+                    continue;
+                }
+                if (!result[i].defined()) result[i] = backend.zeros(shapes[i]);
+                backend.multiply_accumulate(g[i], x, c, result[i]);
             }
         }
+        for (size_t i = 0; i < n_in; ++i)
+            if (!result[i].defined()) result[i] = backend.zeros(shapes[i]);  // every branch skipped
         return result;
     }
 

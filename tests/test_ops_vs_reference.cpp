@@ -428,3 +428,44 @@ TEST_CASE("LinearOp forward_with / transpose_with with modified parameters match
     Add add;
     check_adjoint("add adjoint", add, {{2, 3, 7, 9}, {2, 3, 7, 9}}, {}, false, rng);
 }
+
+// The CPU backend's fast paths for large tensors (more than 2^15 elements): SiLU through oneDNN's swish,
+// Clip, a squeeze-excitation broadcast computed by runs, and a spatial sum over contiguous elements.
+TEST_CASE("large elementwise kernels on the CPU backend match plain formulas") {
+    auto backend = make_cpu_backend();
+    const Shape big{2, 64, 32, 32}, gate{2, 64, 1, 1};
+    Tensor x(big), g(gate);
+    for (int64_t i = 0; i < x.numel(); ++i) x[i] = 12.0f * std::sin(0.37f * static_cast<float>(i)) - 1.0f;
+    for (int64_t i = 0; i < g.numel(); ++i) g[i] = std::cos(0.9f * static_cast<float>(i));
+    x[5] = -100.0f;  // e^(−x) overflows: x·σ(x) = −0
+
+    Tensor y(big);
+    backend->unary(UnaryFn{UnaryKind::Silu, 0.0f, 0.0f}, x, y);
+    double worst = 0.0;
+    for (int64_t i = 0; i < x.numel(); ++i) {
+        const double v = x[i], ref = v / (1.0 + std::exp(-v));
+        worst = std::max(worst, std::abs(y[i] - ref) / std::max(std::abs(ref), 1e-30));
+    }
+    CHECK(worst < 2e-6);  // a few float32 ulps
+    CHECK(y[5] == 0.0f);
+
+    backend->unary(UnaryFn{UnaryKind::Clip, 0.0f, 6.0f}, x, y);
+    for (int64_t i = 0; i < x.numel(); ++i) REQUIRE(y[i] == std::min(std::max(x[i], 0.0f), 6.0f));
+
+    for (bool gate_first : {false, true}) {
+        Tensor out(big);
+        if (gate_first) backend->binary(BinaryKind::Sub, g, x, out);
+        else backend->binary(BinaryKind::Mul, x, g, out);
+        const int64_t hw = 32 * 32;
+        for (int64_t i = 0; i < x.numel(); ++i)
+            REQUIRE(out[i] == (gate_first ? g[i / hw] - x[i] : x[i] * g[i / hw]));
+    }
+
+    Tensor sum(gate);
+    backend->reduce_sum(x, sum);
+    for (int64_t c = 0; c < sum.numel(); ++c) {
+        double acc = 0.0;
+        for (int64_t i = 0; i < 32 * 32; ++i) acc += x[c * 32 * 32 + i];
+        REQUIRE(sum[c] == static_cast<float>(acc));
+    }
+}

@@ -3,9 +3,11 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <type_traits>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "engine/cpu/host_pool.h"
 #include "engine/cpu/onednn_cache.h"
 #include "engine/derived_cache.h"
 #include "engine/cpu/pooling.h"
@@ -79,6 +81,30 @@ void map2(const char* kernel, const Tensor& a, const Tensor& b, Tensor& out, F f
     parallel_for(a.numel(), [=](int64_t i) { os[i] = f(as[i], bs[i]); });
 }
 
+// Calls f(std::integral_constant<UnaryKind, kind>{}): one instantiation per kind of unary function.
+template <class F>
+void with_unary_kind(UnaryKind kind, F f) {
+    switch (kind) {
+#define RELPROP_UNARY_CASE(k) \
+    case UnaryKind::k: return f(std::integral_constant<UnaryKind, UnaryKind::k>{});
+        RELPROP_UNARY_KINDS(RELPROP_UNARY_CASE)
+#undef RELPROP_UNARY_CASE
+    }
+    throw Error("unary: unknown function kind");
+}
+
+// Calls f(std::integral_constant<BinaryKind, kind>{}).
+template <class F>
+void with_binary_kind(BinaryKind kind, F f) {
+    switch (kind) {
+        case BinaryKind::Add: return f(std::integral_constant<BinaryKind, BinaryKind::Add>{});
+        case BinaryKind::Sub: return f(std::integral_constant<BinaryKind, BinaryKind::Sub>{});
+        case BinaryKind::Mul: return f(std::integral_constant<BinaryKind, BinaryKind::Mul>{});
+        case BinaryKind::Div: return f(std::integral_constant<BinaryKind, BinaryKind::Div>{});
+    }
+    throw Error("binary: unknown operation");
+}
+
 // The layouts a convolution runs in. oneDNN's blocked layouts (e.g. nChw8c on AVX2, chosen by format `any`)
 // select its direct kernels (jit:avx2, jit_1x1:avx2); plain NCHW/OIHW selects its GEMM convolution (im2col and
 // a K-blocked sgemm, "gemm:jit"). The direct kernel for KH×KW > 1 sums all (C/groups)·KH·KW products of an output
@@ -100,8 +126,9 @@ ConvLayout conv_layout(const Shape& w, bool backward) {
         return std::string(v ? v : "");
     }();
     if (forced == "plain") return ConvLayout::Plain;
-    if (forced == "blocked" || backward) return ConvLayout::Blocked;
+    if (forced == "blocked") return ConvLayout::Blocked;
     const int64_t taps = w[2] * w[3], terms = w[1] * taps;  // w: [O, C/groups, KH, KW]
+    if (backward) return ConvLayout::Blocked;
     return taps > 1 && terms > kDirectMaxTerms ? ConvLayout::Plain : ConvLayout::Blocked;
 }
 
@@ -117,23 +144,17 @@ public:
     }
     unsigned kernels() const override { return Kernel::All; }
 
-    Tensor empty(const Shape& shape) override {
-        int64_t n = shape_numel(shape);
-        float* p = new (std::nothrow) float[std::max<int64_t>(n, 1)];
-        if (!p)  // the same words as Tensor's own allocation failure
-            throw Error("out of memory: a tensor of shape " + shape_str(shape) + " needs " +
-                        std::to_string(std::max<int64_t>(n, 1) / (int64_t{1} << 18)) + " MiB");
-        return Tensor::adopt(shape, p, Device::CPU, [](float* q) { delete[] q; });
-    }
+    Tensor empty(const Shape& shape) override { return m_pool->allocate(shape); }
     Tensor upload(const Tensor& host) override { return host.clone(); }
     Tensor download(const Tensor& t) override { return t.clone(); }
 
     void conv2d_forward(const Tensor& x, const Tensor& w, const Tensor* bias, const ConvGeometry& g,
                         Tensor& y) override {
         const ConvEntry& e = conv_entry(x.shape(), w, bias != nullptr, g, y.shape(), false);
+        std::vector<Tensor> buffers;  // the reorder buffers' memory, until the call ends
         memory user_y = mem(y, Tag::nchw);
-        memory dst = e.dst == user_y.get_desc() ? user_y : memory(e.dst, m_engine);
-        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, to_layout(mem(x, Tag::nchw), e.src)},
+        memory dst = e.dst == user_y.get_desc() ? user_y : buffer(e.dst, buffers);
+        std::unordered_map<int, memory> args{{DNNL_ARG_SRC, to_layout(mem(x, Tag::nchw), e.src, &buffers)},
                                              {DNNL_ARG_WEIGHTS, weights_in(w, g.groups, e.weights)},
                                              {DNNL_ARG_DST, dst}};
         if (bias) args.emplace(DNNL_ARG_BIAS, mem(*bias, Tag::a));
@@ -143,9 +164,10 @@ public:
 
     void conv2d_backward_data(const Tensor& gy, const Tensor& w, const ConvGeometry& g, Tensor& gx) override {
         const ConvEntry& e = conv_entry(gx.shape(), w, false, g, gy.shape(), true);
+        std::vector<Tensor> buffers;
         memory user_gx = mem(gx, Tag::nchw);
-        memory diff_src = e.bwd_diff_src == user_gx.get_desc() ? user_gx : memory(e.bwd_diff_src, m_engine);
-        run(e.bwd, {{DNNL_ARG_DIFF_DST, to_layout(mem(gy, Tag::nchw), e.bwd_diff_dst)},
+        memory diff_src = e.bwd_diff_src == user_gx.get_desc() ? user_gx : buffer(e.bwd_diff_src, buffers);
+        run(e.bwd, {{DNNL_ARG_DIFF_DST, to_layout(mem(gy, Tag::nchw), e.bwd_diff_dst, &buffers)},
                     {DNNL_ARG_WEIGHTS, weights_in(w, g.groups, e.bwd_weights)},
                     {DNNL_ARG_DIFF_SRC, diff_src}});
         if (diff_src != user_gx) reorder(diff_src, user_gx);
@@ -194,19 +216,59 @@ public:
     }
     // The unary functions of engine/elementwise.h, the same float expressions as the CUDA kernels. (oneDNN 2.6's
     // eltwise primitives cover only some of them, with other edge conventions: one loop serves every kind.)
+    // The kind is a compile-time constant inside each loop (with_unary_kind), so the compiler drops the
+    // per-element switch and vectorizes the loop.
     void unary(const UnaryFn& f, const Tensor& x, Tensor& y) override {
-        map1("unary", x, y, [f](float v) { return unary_forward(f, v); });
+        if (f.kind == UnaryKind::Silu && x.numel() > kParallelMin) {
+            // EfficientNet's SiLU on large tensors: oneDNN's swish x/(1 + e^(−x)) runs vectorized (the loop
+            // below calls the scalar expf: 14% of an efficientnet_b0 explanation at batch 8). Its exp is a
+            // polynomial within a few float32 ulps of expf.
+            require_same(x, y, "unary");
+            run(eltwise_entry(dnnl::algorithm::eltwise_swish, 1.0f, x.numel()),
+                {{DNNL_ARG_SRC, flat(x)}, {DNNL_ARG_DST, flat(y)}});
+            return;
+        }
+        with_unary_kind(f.kind, [&](auto kind) {
+            const float a = f.alpha, b = f.beta;
+            map1("unary", x, y, [a, b](float v) { return unary_forward(UnaryFn{decltype(kind)::value, a, b}, v); });
+        });
     }
     void unary_backward(const UnaryFn& f, const Tensor& x, const Tensor& gy, Tensor& gx) override {
-        map2("unary_backward", x, gy, gx, [f](float v, float g) { return g * unary_derivative(f, v); });
+        with_unary_kind(f.kind, [&](auto kind) {
+            const float a = f.alpha, b = f.beta;
+            map2("unary_backward", x, gy, gx, [a, b](float v, float g) {
+                return g * unary_derivative(UnaryFn{decltype(kind)::value, a, b}, v);
+            });
+        });
     }
     void binary(BinaryKind kind, const Tensor& a, const Tensor& b, Tensor& out) override {
         if (a.shape() == out.shape() && b.shape() == out.shape())
-            return map2("binary", a, b, out, [kind](float x, float y) { return binary_apply(kind, x, y); });
+            return with_binary_kind(kind, [&](auto k) {
+                map2("binary", a, b, out, [](float x, float y) { return binary_apply(decltype(k)::value, x, y); });
+            });
         const StridedMap ma = broadcast_map(a.shape(), out.shape(), "binary"), mb = broadcast_map(b.shape(), out.shape(), "binary");
+        // Per run of trailing elements where each operand is contiguous or one repeated value (a squeeze-
+        // excitation gate [N,C,1,1] times [N,C,H,W]: runs of H·W), the offsets are computed once per run.
+        const InnerRun run = inner_run(ma, mb);
+        const int64_t len = run.length, runs = out.numel() / len, sa = run.step[0], sb = run.step[1];
         const float *as = a.data(), *bs = b.data();
         float* os = out.data();
-        parallel_for(out.numel(), [=](int64_t i) { os[i] = binary_apply(kind, as[ma.at(i)], bs[mb.at(i)]); });
+        with_binary_kind(kind, [&](auto k) {
+            constexpr BinaryKind K = decltype(k)::value;
+#pragma omp parallel for schedule(static) if (out.numel() > kParallelMin)
+            for (int64_t r = 0; r < runs; ++r) {
+                const float *pa = as + ma.at(r * len), *pb = bs + mb.at(r * len);
+                float* po = os + r * len;
+                if (sa && sb)
+                    for (int64_t i = 0; i < len; ++i) po[i] = binary_apply(K, pa[i], pb[i]);
+                else if (sa)
+                    for (int64_t i = 0; i < len; ++i) po[i] = binary_apply(K, pa[i], pb[0]);
+                else if (sb)
+                    for (int64_t i = 0; i < len; ++i) po[i] = binary_apply(K, pa[0], pb[i]);
+                else
+                    for (int64_t i = 0; i < len; ++i) po[i] = binary_apply(K, pa[0], pb[0]);
+            }
+        });
     }
     void reduce_sum(const Tensor& x, Tensor& out) override {
         // Output element o sums the x elements of its reduced sub-box, in double.
@@ -214,11 +276,15 @@ public:
         const int64_t count = reduce_maps(x.shape(), out.shape(), base, sub);
         const float* xd = x.data();
         float* od = out.data();
+        const bool plain = contiguous(sub);  // reduced axes trailing (spatial sums): the same sum, in the same order
 #pragma omp parallel for schedule(static) if (x.numel() > kParallelMin)
         for (int64_t o = 0; o < out.numel(); ++o) {
             const int64_t start = base.at(o);
             double acc = 0.0;
-            for (int64_t r = 0; r < count; ++r) acc += xd[start + sub.at(r)];
+            if (plain)
+                for (int64_t r = 0; r < count; ++r) acc += xd[start + r];
+            else
+                for (int64_t r = 0; r < count; ++r) acc += xd[start + sub.at(r)];
             od[o] = static_cast<float>(acc);
         }
     }
@@ -315,14 +381,21 @@ private:
             w, [&](const memory& cached) { return cached.get_desc() == desc; },
             [&] { return to_layout(user, desc); });
     }
-    // `m` in layout `desc` (a reordered copy if it is in another one).
-    memory to_layout(const memory& m, const memory::desc& desc) {
+    // `m` in layout `desc` (a reordered copy if it is in another one: in a pooled buffer kept in `buffers`, or
+    // without `buffers` in memory of oneDNN's own, which lives as long as the returned object).
+    memory to_layout(const memory& m, const memory::desc& desc, std::vector<Tensor>* buffers = nullptr) {
         if (m.get_desc() == desc) return m;
-        memory out(desc, m_engine);
+        memory out = buffers ? buffer(desc, *buffers) : memory(desc, m_engine);
         reorder(m, out);
         return out;
     }
+    // Uninitialized memory in layout `desc` from the pool; `keep` holds it until the caller is done.
+    memory buffer(const memory::desc& desc, std::vector<Tensor>& keep) {
+        keep.push_back(m_pool->allocate_bytes(desc.get_size()));
+        return memory(desc, m_engine, keep.back().data());
+    }
     memory mem(const Tensor& t, Tag tag) { return memory(md(t.shape(), tag), m_engine, ptr(t)); }
+    memory flat(const Tensor& t) { return memory(md({t.numel()}, Tag::a), m_engine, ptr(t)); }
 
     template <class Primitive>
     void run(const Primitive& p, const std::unordered_map<int, memory>& args) {
@@ -376,6 +449,13 @@ private:
         });
     }
 
+    const dnnl::eltwise_forward& eltwise_entry(dnnl::algorithm alg, float alpha, int64_t n) {
+        return m_eltwise.get(cache_key({static_cast<long long>(alg), n}), [&] {
+            dnnl::eltwise_forward::desc d(dnnl::prop_kind::forward_inference, alg, md({n}, Tag::a), alpha);
+            return dnnl::eltwise_forward(dnnl::eltwise_forward::primitive_desc(d, m_engine));
+        });
+    }
+
     const InnerProductEntry& ip_entry(int64_t n, int64_t k, int64_t m, bool bias) {
         return m_ip.get(cache_key({n, k, m, bias}), [&] {
             try {
@@ -397,8 +477,10 @@ private:
     }
 
     dnnl::engine m_engine;
+    std::shared_ptr<HostPool> m_pool = std::make_shared<HostPool>();  // tensors and reorder buffers
     PrimitiveCache<ConvEntry> m_conv;
     PrimitiveCache<InnerProductEntry> m_ip;
+    PrimitiveCache<dnnl::eltwise_forward> m_eltwise;
     DerivedCache<memory> m_weights;  // reordered weights, per weight tensor and layout
 };
 

@@ -12,7 +12,7 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -13,7 +13,7 @@
 #include <cstring>
 #include <new>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tools/cli/commands.h"
 #include "tools/cli/evaluate.h"
 #include "tools/openmp_env.h"

@@ -1,4 +1,4 @@
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 #include "tools/cli/commands.h"
 

@@ -4,6 +4,7 @@
 
 #include <cmath>
 
+#include "engine/graph.h"
 #include "relprop/npy.hpp"
 #include "layers/linear.h"
 #include "layers/reshape.h"

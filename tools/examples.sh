@@ -39,8 +39,9 @@ sed -i "s|^prefix=.*|prefix=$PREFIX|" "$PCDIR/relprop.pc"
 export PKG_CONFIG_PATH="$PCDIR"
 LIBDIR=$(pkg-config --variable=libdir relprop)
 echo "examples.sh: installed into $PREFIX: $(pkg-config --modversion relprop), $(pkg-config --cflags relprop)"
-ok() { echo "examples.sh: $1: OK"; passed=$((passed + 1)); }
-fail() { echo "examples.sh: $1: FAILED${2:+ ($2)}"; failed=$((failed + 1)); }
+# ok NAME / fail NAME [WHY]: count a check and say when it ended (seconds since the script started).
+ok() { echo "examples.sh: $1: OK (at ${SECONDS} s)"; passed=$((passed + 1)); }
+fail() { echo "examples.sh: $1: FAILED${2:+ ($2)} (at ${SECONDS} s)"; failed=$((failed + 1)); }
 
 # 0. The installed headers: exactly the public ones, each compiling on its own against the prefix alone
 # (from an empty directory: nothing of the source tree can be found).
@@ -136,9 +137,9 @@ if g++ -std=c++20 -O1 "$WORK/readme_example.cpp" $(pkg-config --cflags --libs re
      >"$WORK/r.log" 2>&1 &&
    (cd "$WORK" && LD_LIBRARY_PATH="$LIBDIR" ./readme_example "$ROOT/tools/demo/digits.onnx" "$ROOT/tools/demo/digits_batch.npy") \
      | tee -a "$WORK/r.log" | grep -q "^class 0, logit 8.8" && [[ -s "$WORK/relevance.npy" ]]; then
-  echo "examples.sh: readme-example: OK"; passed=$((passed + 1))
+  ok readme-example
 else
-  cat "$WORK/r.log"; echo "examples.sh: readme-example: FAILED"; failed=$((failed + 1))
+  cat "$WORK/r.log"; fail readme-example
 fi
 
 # 3. meson subproject (no installed relprop visible): a copy of this source tree in subprojects/

@@ -1,9 +1,17 @@
 #include "relprop/attributor.hpp"
 
+#include "engine/backend.h"
+#include "engine/graph.h"
+#include "engine/integrated_gradients.h"
+#include "engine/occlusion.h"
+#include "engine/smoothgrad.h"
+#include "rules/composite.h"
+#include "rules/explainer.h"
+
 #include <mutex>
 #include <optional>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/finite.h"
 
 namespace relprop {
@@ -110,6 +118,9 @@ const Model& Attributor::model() const { return m_state->model; }
 const AttributorOptions& Attributor::options() const { return m_state->options; }
 const RuleAssignment* Attributor::rules() const { return m_state->rules ? &*m_state->rules : nullptr; }
 const ExplainedGraph& Attributor::explained() const { return m_state->explained; }
+std::string Attributor::rule_listing() const {
+    return m_state->rules ? relprop::rule_listing(*m_state->explained.graph, *m_state->rules) : std::string();
+}
 
 Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& targets) const {
     const State& s = *m_state;

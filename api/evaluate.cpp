@@ -2,6 +2,10 @@
 // See relprop/evaluate.hpp for the definitions.
 #include "relprop/evaluate.hpp"
 
+#include "engine/backend.h"
+#include "engine/graph.h"
+#include "rules/explainer.h"
+
 #include <algorithm>
 #include <cmath>
 #include <cstring>
@@ -10,7 +14,7 @@
 #include <random>
 
 #include "engine/attribution.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
 #include "engine/finite.h"
 

@@ -1,6 +1,11 @@
 #include "relprop/model.hpp"
 
-#include "engine/error.h"
+#include "canonize/pipeline.h"
+#include "engine/backend.h"
+#include "engine/graph.h"
+#include "io/onnx_import.h"
+
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -14,7 +14,7 @@
 #include <numeric>
 
 #include "canonize/passes.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/strided.h"
 #include "layers/binary.h"
 #include "layers/linear.h"

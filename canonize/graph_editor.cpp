@@ -1,6 +1,6 @@
 #include "canonize/graph_editor.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "canonize/passes.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -1,7 +1,7 @@
 #include "engine/backend.h"
 
 #include "engine/cpu/cpu_backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #ifdef RELPROP_WITH_CUDA
 #include "engine/cuda/cuda_backend.h"
 #endif

@@ -8,7 +8,7 @@
 #include <memory>
 #include <mutex>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

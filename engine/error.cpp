@@ -1,4 +1,4 @@
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -2,7 +2,7 @@
 
 #include <new>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

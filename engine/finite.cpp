@@ -2,7 +2,7 @@
 
 #include <bit>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

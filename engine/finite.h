@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <unordered_set>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -1,6 +1,6 @@
 #include "engine/integrated_gradients.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -6,17 +6,9 @@
 #pragma once
 
 #include "engine/attribution.h"
+#include "relprop/method_options.hpp"  // IntegratedGradientsOptions
 
 namespace relprop {
-
-struct IntegratedGradientsOptions {
-    int steps = 20;   ///< points on the path (>= 1)
-    /// The baseline: undefined = all `baseline_value`; else shaped like the input, or like one sample
-    /// ([1, ...]: the same baseline for every sample). Host or device.
-    Tensor baseline;
-    float baseline_value = 0.0f;
-    int64_t max_batch = 32;  ///< most path points per pass (stacked when the model's batch is free)
-};
 
 /// Integrated Gradients of each sample's target output; `propagate` (an LRP plan's propagator)
 /// integrates the modified gradient instead.

@@ -12,25 +12,9 @@
 #include <vector>
 
 #include "engine/attribution.h"
+#include "relprop/method_options.hpp"  // OcclusionMode, OcclusionOptions
 
 namespace relprop {
-
-enum class OcclusionMode {
-    /// f(x) − f(x with the window set to `fill`), spread over the window: on a linear model each
-    /// element gets exactly its contribution w·x (window 1, stride 1).
-    Remove,
-    /// f(x with everything outside the window set to `fill`), spread over the window: zennit's
-    /// default Occlusion (occlude_independent).
-    Keep,
-};
-
-struct OcclusionOptions {
-    std::vector<int64_t> window = {8, 8};  ///< window size over the last window.size() dimensions
-    std::vector<int64_t> stride = {8, 8};  ///< the same length as window; each >= 1
-    float fill = 0.0f;                     ///< the value occluded elements take
-    OcclusionMode mode = OcclusionMode::Remove;
-    int64_t max_batch = 32;                ///< most occluded inputs per forward pass (>= 1)
-};
 
 /// Occlusion attribution of each sample's target output (forward passes only: no reverse pass).
 Attribution occlusion(const Executor& executor, const Tensor& input, const std::vector<int64_t>& targets = {},

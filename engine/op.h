@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <random>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

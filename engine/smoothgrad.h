@@ -8,15 +8,9 @@
 #include <cstdint>
 
 #include "engine/attribution.h"
+#include "relprop/method_options.hpp"  // SmoothGradOptions
 
 namespace relprop {
-
-struct SmoothGradOptions {
-    float noise_level = 0.1f;  ///< σ / (x_max − x_min), per sample; >= 0
-    int samples = 20;          ///< gradients averaged (>= 1); the last one without noise
-    uint64_t seed = 0;         ///< seed of the noise (std::mt19937_64); the same seed gives the same result
-    int64_t max_batch = 32;    ///< most noisy inputs per pass (copies are stacked when the batch is free)
-};
 
 /// SmoothGrad of each sample's target output. `propagate` (an LRP plan's propagator) averages the
 /// modified gradient instead, as zennit does when SmoothGrad is given a composite.

@@ -7,8 +7,8 @@
 #include <vector>
 
 #include "engine/elementwise.h"
-#include "engine/error.h"
-#include "engine/tensor.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

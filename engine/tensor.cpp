@@ -1,11 +1,11 @@
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 #include <algorithm>
 #include <limits>
 #include <new>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -1,7 +1,7 @@
 // A C++ application that embeds relprop: it loads an ONNX model, explains a few images with LRP
 // (and, for comparison, Integrated Gradients) and writes heatmaps. It uses only the installed
-// library: #include <relprop/relprop.hpp>, linked through pkg-config (meson or CMake) or a meson
-// subproject.
+// library: #include <relprop/relprop.hpp>, linked through relprop's CMake package, pkg-config (meson or
+// CMake) or a meson subproject.
 //
 //   explain_digits MODEL.onnx IMAGE.png... [--out DIR]
 #include <relprop/relprop.hpp>

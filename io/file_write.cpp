@@ -13,7 +13,7 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

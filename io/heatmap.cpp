@@ -1,4 +1,4 @@
-#include "io/heatmap.h"
+#include "relprop/heatmap.hpp"
 
 #include <stb_image_write.h>
 
@@ -10,7 +10,7 @@
 #include <limits>
 #include <system_error>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
 
 namespace relprop {

@@ -1,4 +1,4 @@
-#include "io/image.h"
+#include "relprop/image.hpp"
 
 #include <array>
 
@@ -14,7 +14,7 @@
 #include <memory>
 #include <system_error>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/image_guard.h"
 
 namespace relprop {

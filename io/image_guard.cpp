@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

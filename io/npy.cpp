@@ -1,4 +1,4 @@
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 
 #include <algorithm>
 #include <cerrno>
@@ -13,7 +13,7 @@
 
 #include <sys/stat.h>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
 
 namespace relprop {

@@ -8,7 +8,7 @@
 #include <functional>
 #include <limits>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace onnx {
 class TensorProto;

@@ -12,7 +12,7 @@
 #include <set>
 #include <sys/stat.h>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/finite.h"
 #include "io/onnx_constants.h"
 #include "io/onnx_node.h"

@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "engine/op.h"
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "io/image.h"
+#include "relprop/image.hpp"
 
 namespace relprop {
 

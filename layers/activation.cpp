@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 
 namespace relprop {

@@ -1,7 +1,7 @@
 #include "layers/add.h"
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/binary.h"
 #include "layers/conv.h"

@@ -4,7 +4,7 @@
 #include "layers/pad.h"
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

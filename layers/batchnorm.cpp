@@ -5,7 +5,7 @@
 #include <cmath>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

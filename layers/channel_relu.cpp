@@ -2,7 +2,7 @@
 #include "layers/op_registry.h"
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

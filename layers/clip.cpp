@@ -1,7 +1,7 @@
 #include <algorithm>
 #include <limits>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/activation.h"
 

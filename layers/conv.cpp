@@ -3,7 +3,7 @@
 #include "layers/op_registry.h"
 #include "layers/pad.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -1,5 +1,5 @@
 #include "layers/maxpool.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

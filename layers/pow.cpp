@@ -1,6 +1,6 @@
 #include <cmath>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/activation.h"
 

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 #include "engine/strided.h"

@@ -5,7 +5,7 @@
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -9,7 +9,7 @@
 #include <cfloat>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/binary.h"
 #include "layers/op_registry.h"

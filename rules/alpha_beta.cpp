@@ -2,7 +2,7 @@
 // negative part (x⁺,w⁻ b⁻)+(x⁻,w⁺) weighted by −β, each normalized by its own sum.
 #include <cmath>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/basic_rule.h"
 #include "rules/rules.h"
 

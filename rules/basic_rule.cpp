@@ -6,7 +6,7 @@
 #include <map>
 #include <mutex>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

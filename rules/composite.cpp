@@ -7,7 +7,7 @@
 #include <map>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/op_registry.h"
 #include "rules/rules.h"
 

@@ -8,16 +8,10 @@
 #include <vector>
 
 #include "engine/graph.h"
+#include "relprop/method_options.hpp"  // CompositeOptions
 #include "rules/rule.h"
 
 namespace relprop {
-
-struct CompositeOptions {
-    float epsilon = 1e-6f;         ///< Epsilon rule of dense layers
-    float gamma = 0.25f;           ///< Gamma rule of epsilon-gamma-box
-    std::vector<float> low, high;  ///< ZBox bounds of epsilon-gamma-box (one value or one per channel)
-    bool zero_bias = false;        ///< zennit's zero_params=['bias'] on every LRP rule of the composite
-};
 
 /// SELECTOR: "first" (the first Conv or Linear node), "#N" (node index), "op:TYPE" or a bare op type
 /// (relprop's name, e.g. Conv, Linear, or an ONNX type, e.g. Gemm; case-insensitive), "name:GLOB" or a

@@ -5,7 +5,7 @@
 #include <cstdio>
 #include <limits>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

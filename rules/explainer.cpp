@@ -1,7 +1,7 @@
 #include "rules/explainer.h"
 
 #include "engine/attribution.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/finite.h"
 
 namespace relprop {

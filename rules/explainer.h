@@ -15,14 +15,10 @@
 #include <vector>
 
 #include "engine/executor.h"
+#include "relprop/method_options.hpp"  // RelevanceInit
 #include "rules/plan.h"
 
 namespace relprop {
-
-enum class RelevanceInit {
-    OneHot,       ///< R = 1 at the target (zennit's convention)
-    OneHotLogit,  ///< R = the target's logit at the target
-};
 
 /// A recorded forward pass of one graph.
 struct Recording {

@@ -15,7 +15,7 @@
 // no rule to LayerNorm (autograd's gradient), which is relprop's default too; this rule is chosen with
 // `--rule LayerNormalization=layernorm-identity` (or by node name).
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/layer_norm.h"
 #include "rules/basic_rule.h"
 #include "rules/rules.h"

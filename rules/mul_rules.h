@@ -4,7 +4,7 @@
 
 #include <string>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 
 namespace relprop {

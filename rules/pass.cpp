@@ -3,7 +3,7 @@
 // normalization by a constant): `--rule Mul=pass` keeps each element's relevance where it is, which is LRP's
 // answer for a diagonal linear map without bias (ε-LRP on y = c·x gives R_x = x·c·R/(c·x) = R). On a Mul of
 // two model values it is an Error (use mul-signal or mul-uniform there).
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 
 namespace relprop {

@@ -1,6 +1,6 @@
 #include "rules/plan.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 
 namespace relprop {

@@ -5,7 +5,7 @@
 #include <functional>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 
 namespace relprop {

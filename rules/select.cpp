@@ -1,7 +1,7 @@
 // Select (for residual Add nodes): all relevance goes to one input — by index, or "skip" (the input
 // produced earlier in the graph: the shortcut) or "residual" (the one produced later: the branch).
 // Conservative by construction; for debugging unstable residual attributions.
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 
 namespace relprop {

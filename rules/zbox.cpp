@@ -3,7 +3,7 @@
 #include <cmath>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/basic_rule.h"
 #include "rules/rules.h"
 

@@ -9,8 +9,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
-#include "engine/tensor.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
 
 namespace relprop::test {
 

@@ -14,7 +14,7 @@
 #include <vector>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
 #include "io/onnx_import.h"
 #include "rules/composite.h"

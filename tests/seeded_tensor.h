@@ -6,7 +6,7 @@
 #include <random>
 #include <vector>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop::test {
 

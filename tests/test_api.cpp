@@ -1,14 +1,26 @@
-// The public API (<relprop/relprop.hpp> alone): loading from a file and from memory, methods, caller-
-// owned memory, per-node relevance, errors, and concurrent calls on one Attributor.
+// The public API through <relprop/relprop.hpp> (the engine headers below only to compare with): loading from
+// a file and from memory, methods, caller-owned memory, per-node relevance, errors, and concurrent calls.
 #include <relprop/relprop.hpp>
 
 #include <doctest/doctest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
 #include <thread>
 
+// The engine, to compare with (not part of the installed API):
+#include "engine/attribution.h"
+#include "engine/backend.h"
+#include "engine/executor.h"
+#include "engine/graph.h"
+#include "engine/integrated_gradients.h"
+#include "engine/occlusion.h"
+#include "engine/smoothgrad.h"
+#include "io/onnx_import.h"
+#include "rules/composite.h"
+#include "rules/explainer.h"
 #include "tests/fixtures.h"
 
 using relprop::test::error_of;
@@ -60,12 +72,18 @@ TEST_CASE("API: the Attributor gives the Explainer's LRP and each method's engin
     CHECK(r.targets == std::vector<int64_t>(x.dim(0), 3));
     REQUIRE(lrp.rules() != nullptr);
     CHECK(lrp.rules()->rules.size() == model.graph().nodes().size());
+    // The rules as text, for code that sees only the installed headers: one line per node after the header.
+    const std::string listing = lrp.rule_listing();
+    CHECK(listing == relprop::rule_listing(model.graph(), *lrp.rules()));
+    CHECK(std::count(listing.begin(), listing.end(), '\n') == static_cast<long>(model.graph().nodes().size()) + 1);
+    CHECK(listing.find("override 'Linear'") != std::string::npos);
 
     relprop::Executor ex(model.graph(), model.backend());
     o = {};
     o.method = relprop::Method::GradientXInput;
     CHECK(relprop::Attributor(model, o)(x).relevance.to_vector() == relprop::gradient_x_input(ex, x).attribution.to_vector());
     CHECK(relprop::Attributor(model, o).rules() == nullptr);
+    CHECK(relprop::Attributor(model, o).rule_listing().empty());
     o.method = relprop::Method::IntegratedGradients;
     o.integrated_gradients.steps = 4;
     CHECK(relprop::Attributor(model, o)(x).relevance.to_vector() ==

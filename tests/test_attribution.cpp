@@ -3,7 +3,7 @@
 
 #include "engine/attribution.h"
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/linear.h"
 
 using namespace relprop;

@@ -9,11 +9,11 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/integrated_gradients.h"
 #include "engine/occlusion.h"
 #include "engine/smoothgrad.h"
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "layers/linear.h"
 #include "layers/relu.h"

@@ -8,8 +8,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 

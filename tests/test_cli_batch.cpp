@@ -7,7 +7,7 @@
 #include <fstream>
 #include <set>
 
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 

@@ -6,8 +6,8 @@
 #include <filesystem>
 #include <fstream>
 
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 #include "tests/onnx_builder.h"

@@ -9,7 +9,7 @@
 #include <iterator>
 #include <set>
 
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 

@@ -5,7 +5,7 @@
 #include <random>
 
 #include "engine/attribution.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/activation.h"
 #include "layers/add.h"
 #include "layers/avgpool.h"

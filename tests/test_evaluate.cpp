@@ -4,7 +4,8 @@
 
 #include <cmath>
 
-#include "io/npy.h"
+#include "engine/graph.h"
+#include "relprop/npy.hpp"
 #include "layers/linear.h"
 #include "layers/reshape.h"
 #include "relprop/relprop.hpp"

@@ -15,11 +15,11 @@
 #include <fstream>
 #include <limits>
 
-#include "engine/error.h"
-#include "engine/tensor.h"
-#include "io/heatmap.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
+#include "relprop/heatmap.hpp"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
 #include "tests/cli_run.h"

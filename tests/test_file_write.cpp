@@ -13,7 +13,7 @@
 #include <functional>
 #include <string>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
 #include "tests/cli_run.h"
 #include "tests/onnx_edit.h"

@@ -12,9 +12,9 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "layers/activation.h"
 #include "layers/binary.h"

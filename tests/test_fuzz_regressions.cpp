@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tests/fixtures.h"
 #include "tests/fuzz/entry_points.h"
 #include "tests/onnx_edit.h"

@@ -12,6 +12,7 @@
 
 #include "layers/binary.h"
 #include "layers/linear.h"
+#include "rules/composite.h"
 #include "rules/rules.h"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"

@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
 #include "engine/graph.h"
 #include "layers/add.h"

@@ -16,9 +16,9 @@
 #include <fstream>
 #include <limits>
 
-#include "engine/error.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"

@@ -14,9 +14,9 @@
 #include <string>
 #include <unistd.h>
 
-#include "engine/error.h"
-#include "io/heatmap.h"
-#include "io/image.h"
+#include "relprop/error.hpp"
+#include "relprop/heatmap.hpp"
+#include "relprop/image.hpp"
 #include "tests/fixtures.h"
 
 using namespace relprop;

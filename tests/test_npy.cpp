@@ -9,9 +9,10 @@
 #include <unistd.h>
 #include <vector>
 
-#include "engine/error.h"
-#include "engine/tensor.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
+#include "engine/finite.h"
+#include "relprop/npy.hpp"
 
 using namespace relprop;
 

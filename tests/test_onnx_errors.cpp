@@ -10,7 +10,7 @@
 #include <random>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/onnx_import.h"
 #include "tests/fixtures.h"
 #include "tests/onnx_edit.h"

@@ -11,9 +11,9 @@
 #include <sstream>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "tests/fixtures.h"
 

@@ -13,7 +13,7 @@
 #include <string>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/executor.h"
 #include "engine/graph.h"
 #include "layers/activation.h"

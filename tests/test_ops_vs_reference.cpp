@@ -14,7 +14,7 @@
 
 #include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/add.h"
 #include "layers/avgpool.h"
 #include "layers/batchnorm.h"

@@ -17,8 +17,8 @@
 #include <map>
 #include <set>
 
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"
 #include "tests/onnx_edit.h"

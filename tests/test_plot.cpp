@@ -5,9 +5,9 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/error.h"
-#include "io/heatmap.h"
-#include "io/image.h"
+#include "relprop/error.hpp"
+#include "relprop/heatmap.hpp"
+#include "relprop/image.hpp"
 #include "io/plot.h"
 #include "tests/cli_run.h"
 #include "tests/fixtures.h"

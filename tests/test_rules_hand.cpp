@@ -2,7 +2,7 @@
 #include <doctest/doctest.h>
 
 #include "engine/backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/add.h"
 #include "layers/avgpool.h"
 #include "layers/linear.h"

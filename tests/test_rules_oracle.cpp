@@ -38,7 +38,7 @@
 
 #include "engine/backend.h"
 #include "engine/cpu/cpu_backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/graph.h"
 #include "layers/add.h"
 #include "layers/avgpool.h"

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tools/cli/shard.h"
 
 using namespace relprop::cli;

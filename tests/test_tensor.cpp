@@ -4,8 +4,8 @@
 #include <limits>
 
 #include "engine/backend.h"
-#include "engine/error.h"
-#include "engine/tensor.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
 
 using namespace relprop;
 

@@ -15,7 +15,7 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "io/npy.h"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"

@@ -1,5 +1,7 @@
 #!/usr/bin/env bash
 # build.sh — install dependencies (setup.sh), configure and compile relprop.
+# Usage: bash tools/build.sh [TARGET...] — every target by default, or only the named ones (meson compile
+# names, e.g. tools/relprop:executable, the command line tool: what tools/demo.sh needs).
 # Env: RELPROP_BUILD_DIR (default: build), RELPROP_MESON_OPTIONS (extra
 # `meson setup` options, e.g. "--buildtype=debug -Db_sanitize=address").
 set -euo pipefail
@@ -18,4 +20,4 @@ if [[ ! -f "$BUILD/build.ninja" ]]; then
 elif (( ${#OPTS[@]} > 0 )); then
   meson configure "$BUILD" "${OPTS[@]}"   # apply options to an existing build dir
 fi
-meson compile -C "$BUILD"
+meson compile -C "$BUILD" "$@"

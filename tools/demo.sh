@@ -11,7 +11,8 @@ cd "$ROOT"
 BUILD=${RELPROP_BUILD_DIR:-build}
 OUT=${RELPROP_DEMO_OUT:-demo-output}
 
-bash tools/build.sh >&2
+# Only the command line tool (and the library it links): the tests build in tools/test.sh.
+bash tools/build.sh tools/relprop:executable >&2
 mkdir -p "$OUT"
 "$BUILD/tools/relprop" explain tools/demo/digits.onnx tools/demo --no-preprocess --composite epsilon-plus \
   --heatmap "$OUT" --heatmap-scale 8 --out "$OUT/relevance.npy" "$@"

@@ -1,6 +1,6 @@
 #include "arrays.h"
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop::python {
 

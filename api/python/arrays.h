@@ -7,7 +7,7 @@
 
 #include <string>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop::python {
 

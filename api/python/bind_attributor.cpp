@@ -7,7 +7,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/op.h"
 #include "relprop/attributor.hpp"
 #include "rules/composite.h"

@@ -11,9 +11,9 @@
 
 #include "arrays.h"
 #include "bindings.h"
-#include "engine/error.h"
-#include "io/heatmap.h"
-#include "io/image.h"
+#include "relprop/error.hpp"
+#include "relprop/heatmap.hpp"
+#include "relprop/image.hpp"
 #include "relprop/model.hpp"
 
 namespace relprop::python {

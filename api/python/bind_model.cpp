@@ -4,7 +4,7 @@
 #include <string>
 
 #include "bindings.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/op.h"
 #include "relprop/model.hpp"
 

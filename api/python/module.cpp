@@ -3,7 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "relprop/version.hpp"
 
 PYBIND11_MODULE(_core, m) {

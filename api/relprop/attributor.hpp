@@ -14,14 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "engine/integrated_gradients.h"
-#include "engine/occlusion.h"
-#include "engine/smoothgrad.h"
+#include "method_options.hpp"
 #include "model.hpp"
-#include "rules/composite.h"
-#include "rules/explainer.h"
+#include "tensor.hpp"
 
 namespace relprop {
+
+struct RuleAssignment;  // the rule of every node (rules/composite.h, internal): see Attributor::rule_listing
 
 /// The attribution methods.
 enum class Method {
@@ -63,7 +62,7 @@ ExplainedGraph explained_graph(const Model& model, ExplainOutput output);
 /// What an Attributor computes. Fields a method does not use are ignored.
 struct AttributorOptions {
     Method method = Method::Lrp;
-    /// LRP: the composite (epsilon-plus-flat, epsilon-gamma-box, ...: rules/composite.h) ...
+    /// LRP: the composite (epsilon-plus-flat, epsilon-gamma-box, ...: README, "Composites") ...
     std::string composite = "epsilon-plus-flat";
     /// ... its parameters (epsilon, gamma, the ZBox bounds low/high, zero_bias) ...
     CompositeOptions composite_options;
@@ -117,8 +116,12 @@ public:
 
     const Model& model() const;
     const AttributorOptions& options() const;
-    /// LRP: the rule of every node (by node index of explained().graph); empty for the other methods.
+    /// LRP: the rule of every node (by node index of explained().graph); null for the other methods.
+    /// RuleAssignment is the engine's (rules/composite.h): code inside relprop's source tree reads it.
     const RuleAssignment* rules() const;
+    /// LRP: the rule each node got, as a table (index, node, op, output shape, rule, where the rule
+    /// came from), one line per node after a header line; empty for the other methods.
+    std::string rule_listing() const;
     /// The graph explained (the model's, or it without its final Softmax) and what its output is.
     const ExplainedGraph& explained() const;
 

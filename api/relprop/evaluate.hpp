@@ -25,6 +25,7 @@
 
 #include "attributor.hpp"
 #include "model.hpp"
+#include "tensor.hpp"
 
 namespace relprop {
 

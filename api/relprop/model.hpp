@@ -9,17 +9,21 @@
 #include <string>
 #include <vector>
 
-#include "canonize/pipeline.h"
-#include "engine/backend.h"
-#include "engine/graph.h"
-#include "io/onnx_import.h"
+#include "import_options.hpp"
+#include "tensor.hpp"
 
 namespace relprop {
+
+// The engine's types behind a Model, declared only: they are the library's internals (not installed);
+// code inside relprop's source tree includes engine/graph.h, engine/backend.h or io/onnx_import.h.
+class Backend;
+class Graph;
+struct OnnxModel;
 
 /// How a model is loaded.
 struct LoadOptions {
     /// Canonization pipeline: "auto" (merge BatchNorm, DenseNet's BN-after-concat, ...), "none", or a
-    /// comma list of passes ("auto,-densenet"); see canonize/pipeline.h.
+    /// comma list of passes ("auto,-densenet"); see README, "Canonization".
     std::string canonize = "auto";
     /// "cpu", "cuda", "cuda:N" or "auto" (the GPU when one is usable, else the CPU).
     std::string device = "cpu";

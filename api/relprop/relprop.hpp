@@ -17,11 +17,12 @@
 #pragma once
 
 #include "attributor.hpp"
+#include "error.hpp"
 #include "evaluate.hpp"
-#include "engine/error.h"
-#include "engine/tensor.h"
-#include "io/heatmap.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "heatmap.hpp"
+#include "image.hpp"
+#include "method_options.hpp"
 #include "model.hpp"
-#include "relprop/version.hpp"
+#include "npy.hpp"
+#include "relprop/version.hpp"  // generated (build tree; installed beside the others)
+#include "tensor.hpp"

@@ -11,7 +11,7 @@
 #include "engine/cpu/onednn_cache.h"
 #include "engine/derived_cache.h"
 #include "engine/cpu/pooling.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/strided.h"
 
 namespace relprop {

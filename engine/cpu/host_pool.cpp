@@ -6,7 +6,7 @@
 
 #include <sys/mman.h>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop {
 

@@ -12,7 +12,7 @@
 #include <memory>
 #include <mutex>
 
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop {
 

@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/error.h"
-#include "engine/tensor.h"
+#include "relprop/error.hpp"
+#include "relprop/tensor.hpp"
 
 namespace relprop::cuda_detail {
 

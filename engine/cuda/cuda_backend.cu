@@ -19,7 +19,7 @@
 #include "engine/cuda/cuda_pooling.h"
 #include "engine/cuda/cudnn_conv.h"
 #include "engine/cuda/device_memory.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/strided.h"
 
 namespace relprop {

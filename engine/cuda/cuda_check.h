@@ -8,7 +8,7 @@
 
 #include <string>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop::cuda_detail {
 

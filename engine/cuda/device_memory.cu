@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "engine/cuda/cuda_check.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop::cuda_detail {
 

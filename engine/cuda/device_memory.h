@@ -18,7 +18,7 @@
 #include <mutex>
 
 #include "engine/derived_cache.h"
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop::cuda_detail {
 

@@ -11,7 +11,7 @@
 
 #include "engine/backend.h"
 #include "engine/cuda/cuda_backend.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tests/cuda/cuda_test_util.h"
 
 using namespace relprop;

@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "canonize/pipeline.h"
-#include "engine/error.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"

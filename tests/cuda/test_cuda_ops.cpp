@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/add.h"
 #include "layers/avgpool.h"
 #include "layers/batchnorm.h"

@@ -11,8 +11,9 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/image.hpp"
+#include "engine/finite.h"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"

@@ -16,8 +16,8 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "engine/error.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
 #include "tests/integration/keras_exports.h"

@@ -6,7 +6,7 @@
 #include <numeric>
 #include <string>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "layers/add.h"
 #include "layers/avgpool.h"
 #include "layers/batchnorm.h"

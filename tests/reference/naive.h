@@ -9,7 +9,7 @@
 #include "engine/backend.h"
 #include "engine/graph.h"
 #include "engine/op.h"
-#include "engine/tensor.h"
+#include "relprop/tensor.hpp"
 
 namespace relprop::ref {
 

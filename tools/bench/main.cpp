@@ -16,7 +16,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tools/bench/worker.h"
 #include "tools/cli/json.h"
 #include "tools/openmp_env.h"

@@ -11,8 +11,8 @@
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
-#include "engine/error.h"
-#include "io/npy.h"
+#include "relprop/error.hpp"
+#include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/composite.h"
 #include "rules/explainer.h"

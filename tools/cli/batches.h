@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/image.h"
+#include "relprop/image.hpp"
 #include "relprop/attributor.hpp"
 #include "tools/cli/commands.h"
 

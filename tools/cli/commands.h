@@ -5,6 +5,9 @@
 #include <memory>
 #include <string>
 
+#include "engine/backend.h"
+#include "engine/graph.h"
+#include "io/onnx_import.h"
 #include "relprop/model.hpp"
 #include "rules/composite.h"
 #include "tools/cli/options.h"

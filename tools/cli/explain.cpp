@@ -10,11 +10,11 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
-#include "io/heatmap.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/heatmap.hpp"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 #include "rules/conservation.h"
 #include "rules/explainer.h"
 #include "tools/cli/batches.h"

@@ -5,10 +5,10 @@
 #include <cstring>
 #include <filesystem>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "engine/finite.h"
-#include "io/image.h"
-#include "io/npy.h"
+#include "relprop/image.hpp"
+#include "relprop/npy.hpp"
 
 namespace relprop::cli {
 

@@ -4,8 +4,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/tensor.h"
-#include "io/image.h"
+#include "relprop/tensor.hpp"
+#include "relprop/image.hpp"
 #include "tools/cli/options.h"
 
 namespace relprop::cli {

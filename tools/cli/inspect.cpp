@@ -1,8 +1,8 @@
 // `relprop inspect`: the imported and canonized graph with the rule each node gets.
 #include <cstdio>
 
-#include "engine/error.h"
-#include "io/image.h"
+#include "relprop/error.hpp"
+#include "relprop/image.hpp"
 #include "relprop/attributor.hpp"
 #include "tools/cli/commands.h"
 

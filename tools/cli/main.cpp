@@ -14,7 +14,7 @@
 #include <cstring>
 #include <new>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tools/cli/commands.h"
 #include "tools/cli/evaluate.h"
 #include "tools/cli/merge.h"

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
 #include "tools/cli/folder_lock.h"
 #include "tools/cli/index_rows.h"

@@ -4,7 +4,7 @@
 #include <sstream>
 
 #include "canonize/pipeline.h"
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "relprop/attributor.hpp"
 #include "rules/composite.h"
 

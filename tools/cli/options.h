@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "io/image.h"
+#include "relprop/image.hpp"
 
 namespace relprop::cli {
 
@@ -29,7 +29,7 @@ struct InputOptions {
     std::string mean = "0.485,0.456,0.406";
     std::string std = "0.229,0.224,0.225";
     std::string scale = "1/255";
-    std::string preprocess;  // a preset (io/image.h preprocess_preset) instead of --mean/--std/--scale
+    std::string preprocess;  // a preset (relprop/image.hpp preprocess_preset) instead of --mean/--std/--scale
     bool no_preprocess = false;
 };
 

@@ -18,10 +18,10 @@
 #include <set>
 #include <sstream>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
-#include "io/heatmap.h"
-#include "io/npy.h"
+#include "relprop/heatmap.hpp"
+#include "relprop/npy.hpp"
 #include "tools/cli/batches.h"
 #include "tools/cli/folder_lock.h"
 #include "tools/cli/index_rows.h"

@@ -4,7 +4,7 @@
 #include <filesystem>
 #include <map>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop::cli {
 

@@ -3,7 +3,7 @@
 #include <fstream>
 #include <iterator>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "io/file_write.h"
 #include "tools/cli/json.h"
 

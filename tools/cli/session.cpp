@@ -1,7 +1,7 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "rules/rules.h"
 #include "tools/cli/commands.h"
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <vector>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 
 namespace relprop::cli {
 

@@ -3,7 +3,7 @@
 #include <cstdlib>
 #include <filesystem>
 
-#include "engine/error.h"
+#include "relprop/error.hpp"
 #include "tools/cli/sha256.h"
 
 namespace relprop::cli {

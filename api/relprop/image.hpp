@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "engine/tensor.h"
+#include "tensor.hpp"
 
 namespace relprop {
 

@@ -23,8 +23,7 @@
 #include <cstdint>
 #include <string>
 
-#include "engine/finite.h"  // count_nonfinite, kept available to the readers of .npy files
-#include "engine/tensor.h"
+#include "tensor.hpp"
 
 namespace relprop {
 

@@ -19,8 +19,8 @@
 #include <string>
 #include <vector>
 
-#include "engine/tensor.h"
-#include "io/image.h"
+#include "tensor.hpp"
+#include "image.hpp"
 
 namespace relprop {
 

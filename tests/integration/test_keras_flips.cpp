@@ -20,17 +20,19 @@
 #include "relprop/npy.hpp"
 #include "io/onnx_import.h"
 #include "rules/explainer.h"
+#include "tests/integration/decision_flips.h"
 #include "tests/integration/keras_exports.h"
 #include "tests/seeded_tensor.h"
 
 using namespace relprop;
 using relprop::test::relative_l2;
+using relprop::test::count_flips;
+using relprop::test::Decision;
+using relprop::test::parse_decision;
 
 namespace {
 
 namespace fs = std::filesystem;
-
-enum class Decision { Relu, Relu6, MaxPool };
 
 /// tf2onnx names a node MODEL_1/LAYER_1/OP: the Keras layer is the second part without its call suffix.
 std::string keras_layer(const std::string& node_name) {
@@ -49,12 +51,7 @@ std::map<std::string, Decision> read_manifest(const fs::path& path) {
     std::ifstream in(path);
     std::map<std::string, Decision> layers;
     std::string name, kind;
-    while (in >> name >> kind) {
-        if (kind == "relu") layers[name] = Decision::Relu;
-        else if (kind == "relu6") layers[name] = Decision::Relu6;
-        else if (kind == "maxpool") layers[name] = Decision::MaxPool;
-        else throw Error(path.string() + ": unknown decision kind '" + kind + "' (relu, relu6, maxpool)");
-    }
+    while (in >> name >> kind) layers[name] = parse_decision(kind, path.string());
     return layers;
 }
 
@@ -70,31 +67,6 @@ std::map<int, Tf32> read_tf32(const fs::path& path) {
     Tf32 s;
     while (in >> k >> s.flips >> s.gradient) out[k] = s;
     return out;
-}
-
-float relu6_code(float v) { return v <= 0.0f ? 0.0f : (v >= 6.0f ? 2.0f : 1.0f); }
-
-/// Elements of `node`'s decision that differ from the float64 codes (see keras_flip_references.py).
-long count_flips(Decision kind, const Tensor& input, const Tensor& output, const Tensor& codes, const std::string& node) {
-    REQUIRE_MESSAGE(codes.numel() == output.numel(), node << ": " << codes.numel() << " float64 codes for "
-                                                           << output.numel() << " outputs");
-    long flips = 0;
-    if (kind == Decision::Relu) {
-        for (int64_t i = 0; i < output.numel(); ++i) flips += (output[i] > 0.0f) != (codes[i] > 0.5f);
-    } else if (kind == Decision::Relu6) {
-        for (int64_t i = 0; i < output.numel(); ++i) flips += relu6_code(output[i]) != codes[i];
-    } else {
-        REQUIRE(input.shape().size() == 4);
-        const int64_t in_plane = input.shape()[2] * input.shape()[3];
-        const int64_t out_plane = output.shape()[2] * output.shape()[3];
-        for (int64_t i = 0; i < output.numel(); ++i) {
-            if (codes[i] < 0.0f) continue;  // the float64 window is all <= 0: its choice does not matter
-            const auto at = static_cast<int64_t>(codes[i]);
-            if (at >= in_plane) throw Error(node + ": window index " + std::to_string(at) + " outside the input plane");
-            flips += input[(i / out_plane) * in_plane + at] != output[i];
-        }
-    }
-    return flips;
 }
 
 struct InputResult {

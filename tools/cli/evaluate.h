@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "tools/cli/options.h"
 
@@ -26,11 +27,23 @@ struct EvaluateCommand {
     std::string curves;  // curves.csv
     std::string plot;    // PNG (one per metric: NAME.<metric>.png when both)
     std::string out_dir;
+    std::string shard;  // with out_dir: K/N, auto or auto/N (tools/cli/shard.h)
     bool json = false;
+    std::vector<std::string> arguments;  // the command line after `evaluate` (kept by sharded runs for merge)
+    bool merge_only = false;             // `relprop merge DIR`: evaluate nothing, write the outputs or fail
 };
+
+// DIR/evaluate.args of a sharded evaluation: the command line of its first shard (NUL-separated), from
+// which `relprop merge DIR` reads the inputs and the model again to write the outputs.
+inline constexpr const char* kEvaluateArgumentsFile = "evaluate.args";
 
 // Registers the subcommand and its options on `app`.
 CLI::App* add_evaluate_command(CLI::App& app, EvaluateCommand& c);
 int run_evaluate(const EvaluateCommand& c);
+
+// `relprop merge DIR` of a sharded evaluation (run.json's settings name "methods"): curves.csv,
+// summary.json and the plots from every shard's DIR/samples/<name>.csv; exit 1 naming the shards
+// whose samples are not finished.
+int run_evaluate_merge(const std::string& out_dir);
 
 }  // namespace relprop::cli

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -110,7 +111,12 @@ int main(int argc, char** argv) {
     try {
         if (ex->parsed()) return stdout_written(run_explain(model, inputs, explain, output));
         if (ck->parsed()) return stdout_written(run_check(model, inputs, explain));
-        if (ev->parsed()) return stdout_written(run_evaluate(evaluate));
+        if (ev->parsed()) {
+            int at = 1;
+            while (at < argc && std::string(argv[at]) != "evaluate") ++at;
+            evaluate.arguments.assign(argv + std::min(at + 1, argc), argv + argc);
+            return stdout_written(run_evaluate(evaluate));
+        }
         if (mg->parsed()) return stdout_written(run_merge(merge_dir));
         return stdout_written(run_inspect(model));
     } catch (const relprop::Error& e) {

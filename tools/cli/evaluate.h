@@ -33,17 +33,8 @@ struct EvaluateCommand {
     bool merge_only = false;             // `relprop merge DIR`: evaluate nothing, write the outputs or fail
 };
 
-// DIR/evaluate.args of a sharded evaluation: the command line of its first shard (NUL-separated), from
-// which `relprop merge DIR` reads the inputs and the model again to write the outputs.
-inline constexpr const char* kEvaluateArgumentsFile = "evaluate.args";
-
 // Registers the subcommand and its options on `app`.
 CLI::App* add_evaluate_command(CLI::App& app, EvaluateCommand& c);
 int run_evaluate(const EvaluateCommand& c);
-
-// `relprop merge DIR` of a sharded evaluation (run.json's settings name "methods"): curves.csv,
-// summary.json and the plots from every shard's DIR/samples/<name>.csv; exit 1 naming the shards
-// whose samples are not finished.
-int run_evaluate_merge(const std::string& out_dir);
 
 }  // namespace relprop::cli

@@ -3,7 +3,7 @@
 //   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
 //   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
 //   relprop evaluate MODEL.onnx INPUT... [options]  perturbation curves, AOPC/ABPC/AUC, plots
-//   relprop merge DIR                               the index of a sharded --out-dir
+//   relprop merge DIR                               the index (or evaluation) of a sharded --out-dir
 // Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
 #include <fcntl.h>
 #include <unistd.h>
@@ -92,7 +92,8 @@ int main(int argc, char** argv) {
     add_model_options(*in, model, true);
 
     std::string merge_dir;
-    CLI::App* mg = app.add_subcommand("merge", "build index.csv/index.json of a --shard --out-dir from its shards' rows");
+    CLI::App* mg = app.add_subcommand("merge", "build index.csv/index.json of a --shard --out-dir from its shards' rows "
+                                               "(an evaluate --shard folder: curves.csv, summary.json, plots)");
     mg->add_option("dir", merge_dir, "the --out-dir of the sharded runs")->required();
 
     EvaluateCommand evaluate;

@@ -6,7 +6,7 @@
 
 #include "relprop/error.hpp"
 #include "io/file_write.h"
-#include "tools/cli/evaluate.h"
+#include "tools/cli/evaluate_merge.h"
 #include "tools/cli/folder_lock.h"
 #include "tools/cli/index_rows.h"
 #include "tools/cli/inputs.h"

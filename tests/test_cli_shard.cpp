@@ -250,7 +250,7 @@ TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv 
     // By hand, with shard 2 missing: it is named, exit 1, nothing written.
     r = relprop_cli("merge " + sharded.string());
     CHECK(r.code == 1);
-    CHECK(r.output.find("3 of 12 sample(s) not finished: shard 2 of 3: 3 (img_") != std::string::npos);
+    CHECK(r.output.find("3 of 12 sample(s) not finished: shard 2 of 3: 3 (img_03, img_04, img_08);") != std::string::npos);
     CHECK(r.output.find("run those shards again (resubmit their tasks), then merge") != std::string::npos);
     CHECK(!fs::exists(sharded / "curves.csv"));
 
@@ -277,6 +277,14 @@ TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv 
     CHECK(bytes_of(sharded / "curves.csv").size() > 1000);
     CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
     CHECK(bytes_of(sharded / "plot.pixel-flipping.png") == bytes_of(single / "plot.pixel-flipping.png"));
+
+    // Resume per shard: one sample's curves removed are redone by its shard alone, which writes the
+    // outputs again.
+    fs::remove(sharded / "samples" / "img_03.csv");  // one of shard 2's (named by the merge above)
+    r = relprop_cli(evaluate(images, sharded, "--shard 2/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("evaluated 1 of its 3 sample(s), 2 already done") != std::string::npos);
+    CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
 
     // relprop merge of the complete folder writes the same files again, from the samples alone.
     fs::remove(sharded / "curves.csv");

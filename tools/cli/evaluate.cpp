@@ -415,12 +415,10 @@ int run_evaluate(const EvaluateCommand& c) {
         std::error_code ec;
         fs::create_directories(c.out_dir, ec);
         if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
-        if (c.merge_only)
-            ;  // reads only; the merge lock below
-        else if (shard.active())
+        if (shard.active() && !c.merge_only)  // (a merge only reads; it takes the merge lock below)
             lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock",
                          " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")");
-        else
+        else if (!shard.active())
             lock.emplace(c.out_dir);
     }
 
@@ -530,21 +528,22 @@ int run_evaluate(const EvaluateCommand& c) {
     // one folder take turns (the merge lock of `relprop explain --shard`).
     std::optional<FolderLock> merge_lock;
     if (shard.active()) {
+        FILE* const said = c.json ? stderr : stdout;  // stdout holds only the JSON with --json
         if (!c.merge_only)
-            std::fprintf(c.json ? stderr : stdout, "shard %lld of %lld (%s): evaluated %zu of its %lld sample(s), %lld already done, into %s\n",
-                    static_cast<long long>(shard.index), static_cast<long long>(shard.count), shard.origin.c_str(),
-                    pending.size(), static_cast<long long>(own), static_cast<long long>(own) - static_cast<long long>(pending.size()),
-                    c.out_dir.c_str());
+            std::fprintf(said, "shard %lld of %lld (%s): evaluated %zu of its %lld sample(s), %lld already done, into %s\n",
+                         static_cast<long long>(shard.index), static_cast<long long>(shard.count),
+                         shard.origin.c_str(), pending.size(), static_cast<long long>(own),
+                         static_cast<long long>(own - static_cast<int64_t>(pending.size())), c.out_dir.c_str());
         merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", true);
         read_finished();
         const std::string missing = missing_samples(per_sample, batch, shard.count);
         if (!missing.empty() && c.merge_only) throw Error(c.out_dir + ": " + missing + ", then merge");
         if (!missing.empty()) {
-            std::fprintf(c.json ? stderr : stdout, "not merged yet: %s (the last shard to finish writes curves.csv and summary.json)\n",
-                        missing.c_str());
+            std::fprintf(said, "not merged yet: %s (the last shard to finish writes curves.csv and summary.json)\n",
+                         missing.c_str());
             return 0;
         }
-        std::fprintf(c.json ? stderr : stdout, "every shard is complete: writing curves.csv, summary.json and the plots\n");
+        std::fprintf(said, "every shard is complete: writing curves.csv, summary.json and the plots\n");
     }
 
     // Every sample's curves, in the order method, metric, sample; their scores and the summary.

@@ -1,7 +1,7 @@
 // `relprop explain --out-dir DIR --shard K/N` and `relprop merge DIR`: several processes explain their
 // shares into one folder; the merged index equals an unsharded run's byte for byte; a shard with other
 // settings or another count is refused; one process per shard; resume per shard; merge names what is
-// missing. Also --device auto's message when there is no GPU.
+// missing; the same for evaluate --shard (curves.csv, summary.json). Also --device auto's message when there is no GPU.
 #include <doctest/doctest.h>
 
 #include <filesystem>
@@ -212,4 +212,92 @@ TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded ru
     }
     INFO("worst relative difference ", worst);
     CHECK(worst < 1e-5);
+}
+
+namespace {
+
+// summary.json without its timing line (the one thing that differs from run to run).
+std::string without_timing(const fs::path& p) {
+    std::string text = bytes_of(p);
+    const size_t at = text.find("  \"timing\": ");
+    return at == std::string::npos ? text : text.substr(0, at);
+}
+
+std::string evaluate(const fs::path& images, const fs::path& out, const std::string& extra) {
+    return "evaluate " + kModel + " " + images.string() +
+           " --no-preprocess --methods lrp:epsilon-plus-flat,gradient,random --step 64 --batch-size 1 --out-dir " +
+           out.string() + " " + extra;
+}
+
+}  // namespace
+
+TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv and summary.json") {
+    const fs::path images = digit_folder("evshard-images", 12);
+    const fs::path single = scratch_dir("evshard-single") / "out", sharded = scratch_dir("evshard-three") / "out";
+    auto r = relprop_cli(evaluate(images, single, ""));
+    REQUIRE(r.code == 0);
+
+    // img_00..img_11 in 3 shards: shard 0 has 5, shard 1 has 4, shard 2 has 3 (as for explain).
+    r = relprop_cli(evaluate(images, sharded, "--shard 0/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): evaluated 5 of its 5 sample(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 7 of 12 sample(s) not finished: shard 1 of 3: 4 (img_") != std::string::npos);
+    CHECK(!fs::exists(sharded / "curves.csv"));
+    r = relprop_cli(evaluate(images, sharded, "--shard 1/3"));
+    REQUIRE(r.code == 0);
+    CHECK(!fs::exists(sharded / "summary.json"));
+
+    // By hand, with shard 2 missing: it is named, exit 1, nothing written.
+    r = relprop_cli("merge " + sharded.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find("3 of 12 sample(s) not finished: shard 2 of 3: 3 (img_03, img_04, img_08);") != std::string::npos);
+    CHECK(r.output.find("run those shards again (resubmit their tasks), then merge") != std::string::npos);
+    CHECK(!fs::exists(sharded / "curves.csv"));
+
+    // Another setting (--seed) is refused before anything is written; so is another shard count.
+    r = relprop_cli(evaluate(images, sharded, "--shard 2/3 --seed 5"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find("holds results of other settings") != std::string::npos);
+    r = relprop_cli(evaluate(images, sharded, "--shard 2/4"));
+    CHECK(r.code == 1);
+    CHECK(r.output.find("is split into 3 shards") != std::string::npos);
+    // An unsharded run on the sharded folder is refused.
+    r = relprop_cli(evaluate(images, sharded, ""));
+    CHECK(r.code == 1);
+    CHECK(r.output.find("is split into shards") != std::string::npos);
+    CHECK(!fs::exists(sharded / "curves.csv"));
+
+    // The last shard writes the outputs, equal to the unsharded run's.
+    r = relprop_cli(evaluate(images, sharded, "--shard auto/3"), kNoScheduler + "JOB_COMPLETION_INDEX=2 ");
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 2 of 3 (JOB_COMPLETION_INDEX=2, --shard auto/3): evaluated 3 of its 3 sample(s)") !=
+          std::string::npos);
+    CHECK(r.output.find("every shard is complete") != std::string::npos);
+    CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
+    CHECK(bytes_of(sharded / "curves.csv").size() > 1000);
+    CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
+    CHECK(bytes_of(sharded / "plot.pixel-flipping.png") == bytes_of(single / "plot.pixel-flipping.png"));
+
+    // Resume per shard: one sample's curves removed are redone by its shard alone, which writes the
+    // outputs again.
+    fs::remove(sharded / "samples" / "img_03.csv");  // one of shard 2's (named by the merge above)
+    r = relprop_cli(evaluate(images, sharded, "--shard 2/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("evaluated 1 of its 3 sample(s), 2 already done") != std::string::npos);
+    CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
+
+    // relprop merge of the complete folder writes the same files again, from the samples alone.
+    fs::remove(sharded / "curves.csv");
+    fs::remove(sharded / "summary.json");
+    r = relprop_cli("merge " + sharded.string());
+    CHECK(r.code == 0);
+    CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
+    CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
+}
+
+TEST_CASE("shard: evaluate --shard needs --out-dir") {
+    const auto r = relprop_cli("evaluate " + kModel + " " + kDemo + " --no-preprocess --shard 0/2");
+    CHECK(r.code == 1);
+    CHECK(r.output.find("--shard splits the samples of an --out-dir evaluation among processes: give --out-dir DIR") !=
+          std::string::npos);
 }

@@ -3,6 +3,9 @@
 // written under a temporary name and renamed, so an error or a kill leaves no half-written output.
 // With --out-dir each sample's curves are kept in DIR/samples/<name>.csv as soon as its chunk is done,
 // and a rerun with the same settings (DIR/run.json) evaluates only the samples that are missing.
+// With --shard K/N (tools/cli/shard.h, the split of `relprop explain`) a run evaluates only the samples
+// of its share of the input files into the shared folder, locks only its shard, and the shard that
+// finds every sample of every shard finished writes curves.csv, summary.json and the plots.
 #include "tools/cli/evaluate.h"
 
 #include <unistd.h>
@@ -26,9 +29,13 @@
 #include "relprop/evaluate.hpp"
 #include "tools/cli/batches.h"
 #include "tools/cli/inputs.h"
+#include "tools/cli/evaluate_merge.h"
 #include "tools/cli/folder_lock.h"
 #include "tools/cli/json.h"
 #include "tools/cli/output_paths.h"
+#include "tools/cli/run_file.h"
+#include "tools/cli/sha256.h"
+#include "tools/cli/shard.h"
 
 namespace relprop::cli {
 
@@ -65,6 +72,9 @@ CLI::App* add_evaluate_command(CLI::App& app, EvaluateCommand& c) {
     ev->add_option("--out-dir", c.out_dir,
                    "write DIR/curves.csv, DIR/summary.json and DIR/plot.<metric>.png; a rerun resumes "
                    "(samples already done are kept)");
+    ev->add_option("--shard", c.shard,
+                   "with --out-dir: evaluate the samples of one share of the inputs, K/N (0 <= K < N), or auto / "
+                   "auto/N from a Slurm array, Slurm steps or a Kubernetes Indexed Job (see README, Cluster runs)");
     ev->add_flag("--json", c.json, "print the summary and per-sample scores as JSON");
     return ev;
 }
@@ -354,6 +364,9 @@ int run_evaluate(const EvaluateCommand& c) {
     const EvaluateOptions base = evaluate_options(c);
     if (!c.out_dir.empty() && (!c.curves.empty() || !c.plot.empty()))
         throw Error("--out-dir writes curves.csv and the plots itself; it does not combine with --curves or --plot");
+    if (!c.shard.empty() && c.out_dir.empty())
+        throw Error("--shard splits the samples of an --out-dir evaluation among processes: give --out-dir DIR");
+    const Shard shard = parse_shard(c.shard, process_environment());
     if (!c.plot.empty() && fs::path(c.plot).extension() != ".png") throw Error("--plot: '" + c.plot + "' is not a .png file");
     const std::vector<std::string> specs = split_list(c.methods);
     if (specs.empty()) throw Error("--methods names no method");
@@ -402,7 +415,11 @@ int run_evaluate(const EvaluateCommand& c) {
         std::error_code ec;
         fs::create_directories(c.out_dir, ec);
         if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
-        lock.emplace(c.out_dir);
+        if (shard.active() && !c.merge_only)  // (a merge only reads; it takes the merge lock below)
+            lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock",
+                         " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")");
+        else if (!shard.active())
+            lock.emplace(c.out_dir);
     }
 
     const std::vector<int64_t> targets = parse_targets(c.target);
@@ -414,25 +431,53 @@ int run_evaluate(const EvaluateCommand& c) {
     const fs::path dir(c.out_dir);
     std::vector<std::vector<PerturbationCurve>> per_sample(n);
     std::vector<int64_t> target_of(n, -1);
-    if (!c.out_dir.empty()) {
-        if (std::set<std::string>(batch.names.begin(), batch.names.end()).size() != batch.names.size())
-            throw Error("--out-dir: two inputs have the same name (their outputs would collide)");
-        std::ifstream in(dir / "run.json");
-        std::string previous;
-        if (in && std::getline(in, previous) && previous != settings)
-            throw Error(c.out_dir + " holds an evaluation with other settings (" + (dir / "run.json").string() +
-                        "): use another --out-dir");
-        const size_t expected = specs.size() * base.metrics.size() * 2;
+    // A sharded folder's run.json (tools/cli/run_file.h): created once, compared by every shard.
+    RunIdentity identity;
+    identity.settings = settings;
+    identity.shards = shard.count;
+    if (shard.active()) {
+        identity.model = digest_file(c.model.model);
+        identity.cwd = fs::current_path().string();
+        identity.inputs = c.inputs.inputs;
+    }
+    const size_t expected = specs.size() * base.metrics.size() * 2;
+    // Reads back the curves of the samples kept in DIR/samples that are not in memory yet.
+    auto read_finished = [&] {
         for (int64_t i = 0; i < n; ++i) {
+            if (!per_sample[i].empty()) continue;
             std::vector<PerturbationCurve> got = read_sample_csv(dir / "samples" / (batch.names[i] + ".csv"), i);
             if (got.size() != expected) continue;
             target_of[i] = got[0].target;
             per_sample[i] = std::move(got);
         }
+    };
+    if (!c.out_dir.empty()) {
+        if (std::set<std::string>(batch.names.begin(), batch.names.end()).size() != batch.names.size())
+            throw Error("--out-dir: two inputs have the same name (their outputs would collide)");
+        std::ifstream in(dir / "run.json");
+        std::string previous;
+        if (shard.active()) {
+            if (in) check_run_file(dir / "run.json", identity, c.out_dir);
+        } else if (in && std::getline(in, previous) && previous != settings) {
+            if (previous.starts_with("{\"settings\": "))
+                throw Error(c.out_dir + " is split into shards (" + (dir / "run.json").string() +
+                            "): run each with --shard K/N, or use another --out-dir");
+            throw Error(c.out_dir + " holds an evaluation with other settings (" + (dir / "run.json").string() +
+                        "): use another --out-dir");
+        }
+        read_finished();
     }
+    // This run's samples: those of its shard's input files (every sample when not sharded) not finished.
+    const std::vector<std::string> mine_list = inputs_of_shard(shard, files);
+    const std::set<std::string> mine(mine_list.begin(), mine_list.end());
     std::vector<int64_t> pending;
-    for (int64_t i = 0; i < n; ++i)
+    int64_t own = 0;
+    for (int64_t i = 0; i < n && !c.merge_only; ++i) {
+        if (!mine.count(batch.sources[i])) continue;
+        ++own;
         if (per_sample[i].empty()) pending.push_back(i);
+    }
+    bool pinned = false;
 
     const int64_t units = static_cast<int64_t>(specs.size() * base.metrics.size());
     const bool progress = isatty(STDERR_FILENO) != 0;
@@ -466,11 +511,40 @@ int run_evaluate(const EvaluateCommand& c) {
             std::error_code ec;
             fs::create_directories(dir / "samples", ec);
             if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
-            write_file(dir / "run.json", settings + "\n");
+            if (shard.active() && !pinned) {
+                pin_run_file(dir / "run.json", identity, c.out_dir);
+                std::string args;
+                for (const std::string& a : c.arguments) args += a + '\0';
+                create_file_once((dir / kEvaluateArgumentsFile).string(), args, kEvaluateArgumentsFile);
+            }
+            if (!shard.active()) write_file(dir / "run.json", settings + "\n");
+            pinned = true;
             for (int64_t i : index) write_file(dir / "samples" / (batch.names[i] + ".csv"), sample_csv(per_sample[i]));
         }
     }
     if (progress && !pending.empty()) std::fprintf(stderr, "\n");
+
+    // A shard writes the final outputs only when every sample of every shard is finished; merges of
+    // one folder take turns (the merge lock of `relprop explain --shard`).
+    std::optional<FolderLock> merge_lock;
+    if (shard.active()) {
+        FILE* const said = c.json ? stderr : stdout;  // stdout holds only the JSON with --json
+        if (!c.merge_only)
+            std::fprintf(said, "shard %lld of %lld (%s): evaluated %zu of its %lld sample(s), %lld already done, into %s\n",
+                         static_cast<long long>(shard.index), static_cast<long long>(shard.count),
+                         shard.origin.c_str(), pending.size(), static_cast<long long>(own),
+                         static_cast<long long>(own - static_cast<int64_t>(pending.size())), c.out_dir.c_str());
+        merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", true);
+        read_finished();
+        const std::string missing = missing_samples(per_sample, batch, shard.count);
+        if (!missing.empty() && c.merge_only) throw Error(c.out_dir + ": " + missing + ", then merge");
+        if (!missing.empty()) {
+            std::fprintf(said, "not merged yet: %s (the last shard to finish writes curves.csv and summary.json)\n",
+                         missing.c_str());
+            return 0;
+        }
+        std::fprintf(said, "every shard is complete: writing curves.csv, summary.json and the plots\n");
+    }
 
     // Every sample's curves, in the order method, metric, sample; their scores and the summary.
     std::vector<PerturbationCurve> curves;

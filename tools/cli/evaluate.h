@@ -5,6 +5,7 @@
 
 #include <CLI/CLI.hpp>
 #include <string>
+#include <vector>
 
 #include "tools/cli/options.h"
 
@@ -26,7 +27,10 @@ struct EvaluateCommand {
     std::string curves;  // curves.csv
     std::string plot;    // PNG (one per metric: NAME.<metric>.png when both)
     std::string out_dir;
+    std::string shard;  // with out_dir: K/N, auto or auto/N (tools/cli/shard.h)
     bool json = false;
+    std::vector<std::string> arguments;  // the command line after `evaluate` (kept by sharded runs for merge)
+    bool merge_only = false;             // `relprop merge DIR`: evaluate nothing, write the outputs or fail
 };
 
 // Registers the subcommand and its options on `app`.

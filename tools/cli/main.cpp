@@ -3,12 +3,13 @@
 //   relprop check   MODEL.onnx INPUT... [options]   per-node relevance and conservation
 //   relprop inspect MODEL.onnx [options]            nodes, rules and what canonization did
 //   relprop evaluate MODEL.onnx INPUT... [options]  perturbation curves, AOPC/ABPC/AUC, plots
-//   relprop merge DIR                               the index of a sharded --out-dir
+//   relprop merge DIR                               the index (or evaluation) of a sharded --out-dir
 // Exit codes: 0 success, 2 usage error, 1 model or input error (always with a one-line message).
 #include <fcntl.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -91,7 +92,8 @@ int main(int argc, char** argv) {
     add_model_options(*in, model, true);
 
     std::string merge_dir;
-    CLI::App* mg = app.add_subcommand("merge", "build index.csv/index.json of a --shard --out-dir from its shards' rows");
+    CLI::App* mg = app.add_subcommand("merge", "build index.csv/index.json of a --shard --out-dir from its shards' rows "
+                                               "(an evaluate --shard folder: curves.csv, summary.json, plots)");
     mg->add_option("dir", merge_dir, "the --out-dir of the sharded runs")->required();
 
     EvaluateCommand evaluate;
@@ -110,7 +112,12 @@ int main(int argc, char** argv) {
     try {
         if (ex->parsed()) return stdout_written(run_explain(model, inputs, explain, output));
         if (ck->parsed()) return stdout_written(run_check(model, inputs, explain));
-        if (ev->parsed()) return stdout_written(run_evaluate(evaluate));
+        if (ev->parsed()) {
+            int at = 1;
+            while (at < argc && std::string(argv[at]) != "evaluate") ++at;
+            evaluate.arguments.assign(argv + std::min(at + 1, argc), argv + argc);
+            return stdout_written(run_evaluate(evaluate));
+        }
         if (mg->parsed()) return stdout_written(run_merge(merge_dir));
         return stdout_written(run_inspect(model));
     } catch (const relprop::Error& e) {

@@ -6,6 +6,7 @@
 
 #include "relprop/error.hpp"
 #include "io/file_write.h"
+#include "tools/cli/evaluate_merge.h"
 #include "tools/cli/folder_lock.h"
 #include "tools/cli/index_rows.h"
 #include "tools/cli/inputs.h"
@@ -98,6 +99,8 @@ MergeResult merge_shards(const std::string& out_dir) {
 }
 
 int run_merge(const std::string& out_dir) {
+    const RunIdentity run = read_sharded_run_file(fs::path(out_dir) / "run.json", out_dir);
+    if (run.settings.find("\"methods\": [") != std::string::npos) return run_evaluate_merge(out_dir);  // evaluate's
     const MergeResult r = merge_shards(out_dir);
     if (!r.merged) throw Error(out_dir + ": " + r.problems);
     std::printf("merged %zu input(s), %zu row(s) into %s (index.csv, index.json)\n", r.inputs, r.rows, out_dir.c_str());

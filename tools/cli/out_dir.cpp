@@ -90,15 +90,6 @@ void remove_stale_temporaries(const fs::path& dir) {
     }
 }
 
-// The inputs of this shard (all of them when not sharded), in the order given.
-std::vector<std::string> inputs_of(const Shard& shard, const std::vector<std::string>& files) {
-    if (!shard.active()) return files;
-    std::vector<std::string> mine;
-    for (const std::string& f : files)
-        if (shard_of_key(shard_key(f), shard.count) == shard.index) mine.push_back(f);
-    return mine;
-}
-
 }  // namespace
 
 int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const ExplainOptions& eo, const OutputOptions& oo) {
@@ -136,7 +127,7 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
     for (const Row& r : rows) done.insert(r.input);
     write_text(index_file, index_csv(rows));
 
-    const std::vector<std::string> mine = inputs_of(shard, files);
+    const std::vector<std::string> mine = inputs_of_shard(shard, files);
     std::vector<std::string> todo;
     for (const std::string& f : mine)
         if (!done.count(f)) todo.push_back(f);

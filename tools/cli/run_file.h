@@ -1,4 +1,4 @@
-// DIR/run.json of `relprop explain --out-dir`: what the folder's results were made with — the
+// DIR/run.json of `relprop explain --out-dir` (and of `relprop evaluate --out-dir --shard`): what the folder's results were made with — the
 // settings, the model file (size and SHA-256), and for sharded runs the shard count, the working
 // folder and the input arguments (so that `relprop merge DIR` can list the inputs in their order).
 // It is created once (create_file_once: link(2) of a complete temporary file), and every later run —

@@ -150,4 +150,12 @@ int64_t shard_of_key(const std::string& key, int64_t count) {
     return static_cast<int64_t>(h % static_cast<uint64_t>(count));
 }
 
+std::vector<std::string> inputs_of_shard(const Shard& shard, const std::vector<std::string>& files) {
+    if (!shard.active()) return files;
+    std::vector<std::string> mine;
+    for (const std::string& f : files)
+        if (shard_of_key(shard_key(f), shard.count) == shard.index) mine.push_back(f);
+    return mine;
+}
+
 }  // namespace relprop::cli

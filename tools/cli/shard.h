@@ -12,6 +12,7 @@
 #include <functional>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace relprop::cli {
 
@@ -43,5 +44,8 @@ Shard parse_shard(const std::string& text, const Environment& env);
 // The hash key of an input file (its name) and the shard it belongs to among `count`.
 std::string shard_key(const std::string& input_file);
 int64_t shard_of_key(const std::string& key, int64_t count);
+
+// The input files of `shard` among `files` (all of them when not sharded), in the order given.
+std::vector<std::string> inputs_of_shard(const Shard& shard, const std::vector<std::string>& files);
 
 }  // namespace relprop::cli

@@ -5,7 +5,9 @@
 
 #include "bindings.h"
 #include "relprop/error.hpp"
+#include "engine/graph.h"
 #include "engine/op.h"
+#include "io/onnx_import.h"
 #include "relprop/model.hpp"
 
 namespace relprop::python {

@@ -47,8 +47,8 @@ def cases(folder, onnx_folder, pipelines):
 def test_the_manifests_hold_what_the_cpp_tests_expect():
     assert len(references("zennit")) == 18
     blocks = references("zennit_blocks")
-    assert len(blocks) == 36
-    assert sum(1 for r in blocks if r[6]) == 12
+    assert len(blocks) == 48
+    assert sum(1 for r in blocks if r[6]) == 24
 
 
 @pytest.mark.parametrize("folder, onnx_folder, model, composite, targets, fixture, pipeline, drift_l2, drift_max",

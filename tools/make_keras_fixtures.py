@@ -112,12 +112,16 @@ def rel(a, b):
     return float(np.abs(a - b).max() / max(np.abs(b).max(), 1e-30))
 
 
+OPSETS = (13, 17)
+LAYOUTS = ("nhwc", "nchw")
+
+
 def export_all(model, x, g, y_tf, prefix, out):
-    """Both layouts at opsets 13 and 17: PREFIX_{nhwc,nchw}_op{13,17}.{onnx,input.npy,output.npy,grad.npy}.
-    Returns (stem, opset, nchw) per export."""
+    """Both layouts at opsets 13 and 17 (or OPSETS/LAYOUTS as --opsets/--layouts set them):
+    PREFIX_{nhwc,nchw}_op{13,17}.{onnx,input.npy,output.npy,grad.npy}. Returns (stem, opset, nchw) per export."""
     done = []
-    for opset in (13, 17):
-        for nchw in (False, True):
+    for opset in OPSETS:
+        for nchw in (layout == "nchw" for layout in LAYOUTS):
             stem = f"{prefix}_{'nchw' if nchw else 'nhwc'}_op{opset}"
             path = os.path.join(out, stem + ".onnx")
             proto = export(model, x.shape[1:], opset, nchw, path)
@@ -164,11 +168,16 @@ def write_full(out, names):
 
 
 def main():
+    global OPSETS, LAYOUTS
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--full", metavar="DIR", help="export the keras.applications models to DIR instead")
     ap.add_argument("--full-models", nargs="*", default=["mobilenet_v2", "resnet50", "densenet121", "vgg16"])
+    ap.add_argument("--opsets", nargs="*", type=int, default=list(OPSETS),
+                    help="with --full: only these opsets (VGG16's conversion needs ~15+ GB: one export per process)")
+    ap.add_argument("--layouts", nargs="*", choices=LAYOUTS, default=list(LAYOUTS), help="with --full: only these")
     a = ap.parse_args()
+    OPSETS, LAYOUTS = tuple(a.opsets), tuple(a.layouts)
     print(f"tensorflow {tf.__version__}, keras {keras.__version__}, tf2onnx {tf2onnx.__version__}, "
           f"onnxruntime {ort.__version__}, onnx {onnx.__version__}", file=sys.stderr)
     if a.full:

@@ -1,4 +1,7 @@
 #include "layers/pad.h"
+
+#include <algorithm>
+
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 
@@ -8,8 +11,14 @@
 namespace relprop {
 
 Pad::Pad(std::array<int64_t, 2> pad_begin, std::array<int64_t, 2> pad_end) : m_begin(pad_begin), m_end(pad_end) {
-    for (int i = 0; i < 2; ++i)
+    for (int i = 0; i < 2; ++i) {
         if (m_begin[i] < 0 || m_end[i] < 0) throw Error("Pad: negative pads (cropping) are not supported");
+        // Pads from a constant input are not bounded like attributes (a fuzzer finding: pads near 2^63
+        // overflowed the shape arithmetic).
+        if (m_begin[i] > kMaxPad || m_end[i] > kMaxPad)
+            throw Error("Pad: pad " + std::to_string(std::max(m_begin[i], m_end[i])) + " is larger than " +
+                        std::to_string(kMaxPad));
+    }
 }
 
 Shape Pad::infer_shape(const std::vector<Shape>& inputs) const {

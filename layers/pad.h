@@ -11,7 +11,9 @@ namespace relprop {
 
 class Pad final : public LinearOp {
 public:
+    /// Pads are 0 ≤ pad ≤ kMaxPad (2^31, as every integer attribute).
     Pad(std::array<int64_t, 2> pad_begin, std::array<int64_t, 2> pad_end);
+    static constexpr int64_t kMaxPad = int64_t{1} << 31;
 
     OpType type() const override { return OpType::Pad; }
     Shape infer_shape(const std::vector<Shape>& inputs) const override;

@@ -42,7 +42,7 @@ Slice::Resolved Slice::resolve(const Shape& x) const {
         }
         if (count == 0) throw Error("Slice gives an empty tensor along axis " + std::to_string(a.axis));
         r.first[a.axis] = start;
-        r.step[a.axis] = a.step;
+        r.step[a.axis] = count == 1 ? 1 : a.step;  // one element: the step is never taken (it may be huge)
         r.count[a.axis] = count;
     }
     return r;
@@ -113,12 +113,14 @@ void import_slice(OnnxNode& n) {
     std::vector<SliceAxis> spec;
     for (size_t k = 0; k < axes.size(); ++k) {
         const int64_t big = int64_t{1} << 40;  // INT64_MAX-style "to the end" values, kept far from overflow
-        const int64_t s = std::clamp(starts[k], -big, big), e = std::clamp(ends[k], -big, big);
+        // A step beyond the axis takes one element either way; clamped so strides cannot overflow.
+        const int64_t s = std::clamp(starts[k], -big, big), e = std::clamp(ends[k], -big, big),
+                      step = std::clamp(steps[k], -big, big);
         if (axes[k] == 0) {  // the whole batch is fine
-            if (steps[k] == 1 && s == 0 && e >= big / 2) continue;
+            if (step == 1 && s == 0 && e >= big / 2) continue;
             throw Error("Slice along the batch axis (0) is not supported");
         }
-        spec.push_back({axes[k], s, e, steps[k]});
+        spec.push_back({axes[k], s, e, step});
     }
     n.emit(std::make_shared<Slice>(spec), {x});
 }
@@ -147,6 +149,8 @@ void import_split(OnnxNode& n) {
     int64_t start = 0;
     for (int64_t k = 0; k < parts; ++k) {
         if (sizes[k] < 1) throw Error("Split: part " + std::to_string(k) + " would be empty");
+        if (sizes[k] > xs[axis] - start)  // checked before the sum: sizes from a constant are not bounded
+            throw Error("Split: the sizes sum to more than the axis size " + std::to_string(xs[axis]));
         if (n.output_used(static_cast<int>(k)))
             n.emit(std::make_shared<Slice>(std::vector<SliceAxis>{{axis, start, start + sizes[k], 1}}), {x},
                    static_cast<int>(k));

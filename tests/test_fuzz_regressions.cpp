@@ -106,4 +106,13 @@ TEST_CASE("fuzz regressions: what each ONNX finding is refused with") {
     // Constant folding of a Concat without inputs read parts.at(0): std::out_of_range.
     CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "concat_constant_no_inputs.onnx") ==
           "ONNX buffer: node 'concat_1' (Concat): Concat has no inputs");
+    // Integers from constant inputs are not bounded like attributes (±2^31): pads near 2^62 overflowed
+    // H + begin + end (fuzz-onnx in CI); found next to it by reading: Split summed its sizes unchecked,
+    // and a Slice step near 2^63 overflowed the count and the strides.
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "pad_constant_pads_overflow.onnx") ==
+          "ONNX buffer: node 'pad_0' (Pad): Pad: pad 4611686018427387904 is larger than 2147483648");
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "split_constant_sizes_overflow.onnx") ==
+          "ONNX buffer: node 'split_0' (Split): Split: the sizes sum to more than the axis size 4");
+    // A step past the end of the axis takes its first element, as onnxruntime does: the model runs.
+    CHECK(replay(fuzz::onnx_entry, kRegressions / "onnx" / "slice_constant_step_overflow.onnx") == "");
 }

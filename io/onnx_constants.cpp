@@ -174,13 +174,19 @@ Constant transpose(const Constant& x, std::vector<int64_t> perm) {
     if (perm.empty())
         for (size_t d = rank; d-- > 0;) perm.push_back(static_cast<int64_t>(d));
     if (perm.size() != rank) throw Error("Transpose: perm does not match the rank");
+    std::vector<bool> taken(rank, false);
+    for (int64_t& p : perm) {
+        p = normalize_axis(p, static_cast<int64_t>(rank), "Transpose");
+        if (taken[p]) throw Error("Transpose perm " + shape_str(perm) + " is not a permutation");  // reads past the end
+        taken[p] = true;
+    }
     Shape out(rank);
-    for (size_t d = 0; d < rank; ++d) out[d] = x.shape.at(normalize_axis(perm[d], rank, "Transpose"));
+    for (size_t d = 0; d < rank; ++d) out[d] = x.shape[perm[d]];
     Constant r = make_like(x, out);
     const auto sx = strides_of(x.shape), so = strides_of(out);
     for (int64_t k = 0; k < r.numel(); ++k) {
         int64_t j = 0;
-        for (size_t d = 0; d < rank; ++d) j += ((k / so[d]) % out[d]) * sx[perm[d] < 0 ? perm[d] + rank : perm[d]];
+        for (size_t d = 0; d < rank; ++d) j += ((k / so[d]) % out[d]) * sx[perm[d]];
         copy_element(x, j, r, k);
     }
     return r;

@@ -252,11 +252,26 @@ Tensor Constant::floats() const {
     return t;
 }
 
+int64_t raw_element_bytes(int data_type) {
+    switch (data_type) {
+        case TensorProto::FLOAT:
+        case TensorProto::INT32: return 4;
+        case TensorProto::DOUBLE:
+        case TensorProto::INT64: return 8;
+        case TensorProto::FLOAT16:
+        case TensorProto::INT16:
+        case TensorProto::UINT16: return 2;
+        case TensorProto::INT8:
+        case TensorProto::UINT8:
+        case TensorProto::BOOL: return 1;
+        default: return 0;
+    }
+}
+
 Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits, std::vector<std::string>& notes) {
     const std::string label = tensor_label(p);
-    if (p.data_location() == TensorProto::EXTERNAL)
-        throw Error(label + " keeps its data in an external file, which relprop does not read; save the model with "
-                    "the weights inside (onnx.save(model, path, save_as_external_data=False))");
+    if (p.data_location() == TensorProto::EXTERNAL)  // the importer reads it first (io/onnx_external_data.h)
+        throw Error(label + " keeps its data in an external file, which is not read here");
     Constant c;
     c.shape.assign(p.dims().begin(), p.dims().end());
     const int64_t n = checked_numel(c.shape, limits, label);
@@ -265,24 +280,18 @@ Constant constant_from_proto(const TensorProto& p, const ConstantLimits& limits,
     // The data's size is checked against the declared shape before anything of that shape is allocated:
     // a small file declaring a huge tensor is refused as truncated, never allocated.
     const int t = p.data_type();
-    size_t size = 0;  // bytes per element in raw_data
+    const size_t size = static_cast<size_t>(raw_element_bytes(t));  // bytes per element in raw_data
+    if (size == 0)
+        throw Error(label + " has data type " + std::to_string(t) + " (" +
+                    TensorProto::DataType_Name(static_cast<TensorProto::DataType>(t)) +
+                    "); relprop reads float32/float16/float64 and integer tensors");
     int64_t have = 0;
     const char* field = "raw_data";
     switch (t) {
-        case TensorProto::FLOAT: size = 4; have = p.float_data_size(); field = "float_data"; break;
-        case TensorProto::DOUBLE: size = 8; have = p.double_data_size(); field = "double_data"; break;
-        case TensorProto::INT64: size = 8; have = p.int64_data_size(); field = "int64_data"; break;
-        case TensorProto::FLOAT16:
-        case TensorProto::INT16:
-        case TensorProto::UINT16: size = 2; have = p.int32_data_size(); field = "int32_data"; break;
-        case TensorProto::INT32: size = 4; have = p.int32_data_size(); field = "int32_data"; break;
-        case TensorProto::INT8:
-        case TensorProto::UINT8:
-        case TensorProto::BOOL: size = 1; have = p.int32_data_size(); field = "int32_data"; break;
-        default:
-            throw Error(label + " has data type " + std::to_string(t) + " (" +
-                        TensorProto::DataType_Name(static_cast<TensorProto::DataType>(t)) +
-                        "); relprop reads float32/float16/float64 and integer tensors");
+        case TensorProto::FLOAT: have = p.float_data_size(); field = "float_data"; break;
+        case TensorProto::DOUBLE: have = p.double_data_size(); field = "double_data"; break;
+        case TensorProto::INT64: have = p.int64_data_size(); field = "int64_data"; break;
+        default: have = p.int32_data_size(); field = "int32_data"; break;  // 8-, 16- and 32-bit types
     }
     if (raw) {
         have = static_cast<int64_t>(bytes.size() / size);

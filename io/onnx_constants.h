@@ -44,9 +44,12 @@ std::string limit_hint(const char* option);
 // limits.max_elements elements is an Error, checked without overflow.
 int64_t checked_numel(const Shape& shape, const ConstantLimits& limits, const std::string& label);
 
+// Bytes per element of an ONNX data type in raw_data, for the types relprop reads; 0 for the others.
+int64_t raw_element_bytes(int data_type);
+
 // Converts an ONNX TensorProto. Float16/float64 become float32 (a note is added to `notes`); integer
 // and bool types become integers. Throws relprop::Error naming the tensor on unsupported types,
-// external data, absurd dimensions (checked before allocating) or a data size that does not match.
+// external data not yet read (ExternalData), absurd dimensions (checked before allocating) or a data size that does not match.
 Constant constant_from_proto(const onnx::TensorProto& proto, const ConstantLimits& limits,
                              std::vector<std::string>& notes);
 

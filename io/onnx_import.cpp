@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <filesystem>
 #include <cmath>
 #include <fstream>
 #include <functional>
@@ -15,6 +16,7 @@
 #include "relprop/error.hpp"
 #include "engine/finite.h"
 #include "io/onnx_constants.h"
+#include "io/onnx_external_data.h"
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 
@@ -106,8 +108,8 @@ std::string join(const std::vector<std::string>& items) {
 
 class Importer {
 public:
-    Importer(onnx::ModelProto& model, std::string source, const ImportOptions& options)
-        : m_model(model), m_source(std::move(source)), m_options(options) {
+    Importer(onnx::ModelProto& model, std::string source, const ImportOptions& options, std::string directory)
+        : m_model(model), m_source(std::move(source)), m_options(options), m_external(std::move(directory)) {
         m_limits.max_elements = options.max_tensor_elements;
         m_limits.max_folded_elements = options.max_folded_elements;
     }
@@ -126,6 +128,14 @@ public:
             throw Error(m_source + ": the graph has " + std::to_string(g.node_size()) + " nodes, more than the limit of " +
                         std::to_string(m_options.max_nodes) + limit_hint("max_nodes"));
 
+        for (NodeProto& n : *m_model.mutable_graph()->mutable_node())
+            if (n.op_type() == "Constant")
+                for (auto& a : *n.mutable_attribute())
+                    if (a.has_t()) try {
+                            m_external.inline_into(*a.mutable_t(), raw_element_bytes(a.t().data_type()), m_limits.max_elements);
+                        } catch (const Error& e) {
+                            throw Error(m_source + ": Constant node '" + n.name() + "': " + e.what());
+                        }
         read_initializers(g);
         read_input(g);
         for (const NodeProto& n : g.node())
@@ -195,6 +205,7 @@ private:
         for (auto& t : *m_model.mutable_graph()->mutable_initializer()) {
             if (t.name().empty()) throw Error(m_source + ": an initializer has no name");
             try {
+                m_external.inline_into(t, raw_element_bytes(t.data_type()), m_limits.max_elements);
                 m_constants[t.name()] = constant_from_proto(t, m_limits, m_notes);
             } catch (const Error& e) {
                 throw Error(m_source + ": initializer " + e.what());
@@ -476,6 +487,7 @@ private:
     std::string m_source;
     ImportOptions m_options;
     ConstantLimits m_limits;
+    ExternalData m_external;
     int64_t m_opset = 0;
     std::map<std::string, Constant> m_constants;
     std::map<std::string, Shape> m_shape1, m_shape2;  // runtime values, for batch 1 and 2
@@ -503,18 +515,19 @@ void check_size(uint64_t size, const std::string& source) {
     if (size == 0) throw Error(source + ": the file is empty");
     if (size > static_cast<uint64_t>(INT_MAX))
         throw Error(source + ": " + std::to_string(size) + " bytes, more than the 2 GiB a protobuf (ONNX) file can "
-                             "hold (relprop does not read ONNX external data)");
+                             "hold; save larger models with external data (onnx.save(model, path, "
+                             "save_as_external_data=True)), which relprop reads");
 }
 
 // Every import ends here, whether parsed from memory (load_onnx_buffer, parse_onnx) or from a file.
-OnnxModel import_model(const std::string& source, const ImportOptions& options,
+OnnxModel import_model(const std::string& source, const ImportOptions& options, const std::string& directory,
                        const std::function<bool(onnx::ModelProto&)>& parse) {
     try {
         onnx::ModelProto model;
         if (!parse(model))
             throw Error(source + ": not a valid ONNX model (the protobuf data does not parse: truncated or not ONNX)");
         if (!model.has_graph()) throw Error(source + ": not an ONNX model (it has no graph)");
-        return Importer(model, source, options).run();
+        return Importer(model, source, options, directory).run();
     } catch (const std::bad_alloc&) {
         throw Error(source + ": out of memory while importing the model");
     }
@@ -522,7 +535,7 @@ OnnxModel import_model(const std::string& source, const ImportOptions& options,
 
 OnnxModel import_buffer(const void* data, size_t size, const std::string& source, const ImportOptions& options) {
     check_size(size, source);
-    return import_model(source, options,
+    return import_model(source, options, options.external_data_dir,
                         [&](onnx::ModelProto& m) { return m.ParseFromArray(data, static_cast<int>(size)); });
 }
 
@@ -544,7 +557,12 @@ OnnxModel load_onnx(const std::string& path, const ImportOptions& options) {
     std::ifstream in(path, std::ios::binary);
     if (!in) throw Error(path + ": cannot be opened for reading");
     // Parsed from the stream: the file's bytes are never held in memory twice.
-    return import_model(path, options, [&](onnx::ModelProto& m) { return m.ParseFromIstream(&in); });
+    std::string directory = options.external_data_dir;
+    if (directory.empty()) {
+        directory = std::filesystem::path(path).parent_path().string();
+        if (directory.empty()) directory = ".";
+    }
+    return import_model(path, options, directory, [&](onnx::ModelProto& m) { return m.ParseFromIstream(&in); });
 }
 
 }  // namespace relprop

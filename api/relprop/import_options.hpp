@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "tensor.hpp"
 
@@ -22,6 +23,9 @@ struct ImportOptions {
     int64_t max_folded_elements = int64_t{1} << 24;   ///< a constant computed at import time
     /// Weights with NaN/Inf are refused (naming the tensor and how many) unless this is set.
     bool allow_nonfinite = false;
+    /// The folder where ONNX external data files (`model.onnx.data`, as PyTorch's dynamo exporter writes)
+    /// are found. Empty: the model file's folder; for a model from memory, external data is refused.
+    std::string external_data_dir;
 };
 
 }  // namespace relprop

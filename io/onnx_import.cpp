@@ -17,6 +17,7 @@
 #include "engine/finite.h"
 #include "io/onnx_constants.h"
 #include "io/onnx_external_data.h"
+#include "io/onnx_layer_names.h"
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
 
@@ -26,24 +27,6 @@ namespace {
 
 using onnx::AttributeProto;
 using onnx::NodeProto;
-
-// tf2onnx names a layer it made by fusing TensorFlow ops (Conv with its BatchNorm and bias) "<op>__<n>"
-// ("Conv__36"); its weight keeps the Keras path ("model/conv1/convolution/merged_input:0"). The name such a
-// Conv/Gemm/MatMul gets: its weight's scope ("model/conv1/convolution"), so rules can select Keras layers by
-// name; empty for every other node.
-std::string tf2onnx_layer_name(const NodeProto& n) {
-    const std::string& op = n.op_type();
-    if (op != "Conv" && op != "Gemm" && op != "MatMul") return "";
-    const std::string& name = n.name();
-    const std::string prefix = op + "__";
-    if (name.size() <= prefix.size() || name.compare(0, prefix.size(), prefix) != 0 ||
-        name.find_first_not_of("0123456789", prefix.size()) != std::string::npos || n.input_size() < 2)
-        return "";
-    std::string weight = n.input(1);
-    if (weight.size() > 2 && weight.compare(weight.size() - 2, 2, ":0") == 0) weight.resize(weight.size() - 2);
-    const size_t slash = weight.rfind('/');
-    return slash == std::string::npos || slash == 0 ? "" : weight.substr(0, slash);
-}
 
 const char* const kBrokenWeights =
     "the model's weights are broken (allow them with ImportOptions::allow_nonfinite or --allow-nonfinite)";
@@ -143,6 +126,7 @@ public:
         for (const auto& out : g.output()) ++m_uses[out.name()];
 
         std::set<std::string> names;
+        int torch_named = 0;
         for (int k = 0; k < g.node_size(); ++k) {
             const NodeProto& n = g.node(k);
             const std::string suffix = std::to_string(k);
@@ -151,6 +135,9 @@ public:
             if (const std::string keras = tf2onnx_layer_name(n); !keras.empty()) {
                 m_notes.push_back("node '" + name + "' named '" + keras + "' after its weight (a layer tf2onnx fused)");
                 name = keras;
+            } else if (const std::string module = torch_module_name(n); !module.empty()) {
+                name = module;
+                ++torch_named;
             }
             if (names.count(name)) name.append(1, '_').append(suffix);
             names.insert(name);
@@ -161,6 +148,9 @@ public:
             }
         }
 
+        if (torch_named > 0)
+            m_notes.push_back(std::to_string(torch_named) + " nodes named '<module>/<OpType>' after their PyTorch module "
+                              "(the dynamo exporter's name_scopes metadata; a Conv or Gemm after its weight)");
         if (g.output_size() == 0) throw Error(m_source + ": the graph has no output");
         const std::string& output = g.output(0).name();
         if (g.output_size() > 1)

@@ -196,7 +196,7 @@ TEST_CASE("failure table: malformed models, arrays, images and arguments through
          "initializer 'W' has shape [1099511627776, 2, 3, 3], more than the limit of 2147483648 elements (raise "
          "ImportOptions::max_tensor_elements to import it)"},
         {"truncated initializer", "inspect " + short_weight, 1, "(truncated or corrupt file?)"},
-        {"external data", "inspect " + external, 1, "keeps its data in an external file"},
+        {"external data without a location", "inspect " + external, 1, "initializer tensor 'W' has external data without a 'location'"},
         {"huge activation", "inspect " + huge_value, 1,
          "per sample, more than the limit of 268435456 elements (raise ImportOptions::max_value_elements"},
         {"attribute of the wrong type", "inspect " + float_strides, 1, "attribute 'strides' has type FLOAT, expected INTS"},

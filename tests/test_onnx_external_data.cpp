@@ -141,3 +141,20 @@ TEST_CASE("external data: hostile and broken locations, offsets and lengths are 
     // Unchanged, the copy imports (the edits above are what is refused).
     CHECK(message(edited_copy("ext-same", "offset", "0")) == "imported");
 }
+
+TEST_CASE("dynamo export: nodes are named after their PyTorch modules, so rules select them by name") {
+    const OnnxModel model = load_onnx(kModel);
+    std::vector<std::string> names;
+    for (const Node& n : model.graph.nodes()) names.push_back(n.name);
+    // Conv and Gemm after their weights (the exporter folded features.1/features.5 BatchNorms into the Convs
+    // and left them the BatchNorm's scope); the rest after the innermost module; a top-level operation
+    // (flatten) keeps the exporter's name.
+    CHECK(names == std::vector<std::string>{"features.0/Conv", "features.2/Relu", "features.3/MaxPool", "features.4/Conv",
+                                            "features.6/Clip", "features.7/Conv", "features.8/Sigmoid", "features.8/Mul",
+                                            "pool/ReduceMean", "node_Reshape_29", "classifier/Gemm"});
+    const auto r = test::relprop_cli("inspect " + kModel + " --rule 'features.4*=gamma' --rule 'classifier/*=epsilon:0.5'");
+    REQUIRE_MESSAGE(r.code == 0, r.output);
+    CHECK(r.output.find("features.4/Conv     Conv           [1, 16, 8, 8]       Gamma(gamma=0.25)") != std::string::npos);
+    CHECK(r.output.find("classifier/Gemm     Linear         [1, 5]              Epsilon(epsilon=0.5)") != std::string::npos);
+    CHECK(r.output.find("10 nodes named '<module>/<OpType>' after their PyTorch module") != std::string::npos);
+}

@@ -3,6 +3,7 @@
 
 #include <string>
 
+#include "arrays.h"
 #include "bindings.h"
 #include "relprop/error.hpp"
 #include "engine/graph.h"
@@ -26,7 +27,7 @@ Model load_model(const py::object& source, const std::string& canonize, const st
     options.canonize = canonize;
     options.device = device;
     options.import.allow_nonfinite = allow_nonfinite_weights;
-    if (!input_shape.is_none()) options.import.input_shape = input_shape.cast<Shape>();
+    if (!input_shape.is_none()) options.import.input_shape = int_list(input_shape, "input_shape");
     const py::object os = py::module_::import("os");
     if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
         const std::string path = py::str(os.attr("fsdecode")(os.attr("fspath")(source)));
@@ -35,8 +36,11 @@ Model load_model(const py::object& source, const std::string& canonize, const st
     }
     if (!PyObject_CheckBuffer(source.ptr()))
         throw Error("Model: expected a path (str or os.PathLike) or the bytes of an .onnx file, got " +
-                    std::string(py::str(py::type::handle_of(source).attr("__name__"))));
-    const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(source).request();
+                    type_name(source));
+    // The bytes in order: a strided or reversed view (a memoryview or array slice) is copied into order first.
+    const py::memoryview view = py::memoryview(source);
+    const py::object contiguous = view.attr("c_contiguous").cast<bool>() ? py::object(view) : view.attr("tobytes")();
+    const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(contiguous).request();
     const size_t size = static_cast<size_t>(bytes.size * bytes.itemsize);
     py::gil_scoped_release free_python;
     return Model::load_buffer(bytes.ptr, size, options);

@@ -1,5 +1,6 @@
 #include "arrays.h"
 
+#include <cmath>
 #include <optional>
 
 #include "relprop/error.hpp"
@@ -66,9 +67,24 @@ py::array to_numpy(const Tensor& tensor) {
     return py::array_t<float>(std::vector<py::ssize_t>(s.begin(), s.end()), owner->data(), keep);
 }
 
+void require_finite(const float* values, size_t count, const std::string& what) {
+    size_t bad = 0;
+    for (size_t i = 0; i < count; ++i) bad += std::isfinite(values[i]) ? 0 : 1;
+    if (bad == 0) return;
+    if (count == 1) throw Error(what + ": expected a finite number, got " + std::to_string(values[0]));
+    throw Error(what + ": expected finite numbers, got " + std::to_string(bad) + " NaN/Inf of " + std::to_string(count) +
+                " values");
+}
+
+float finite(float value, const std::string& what) {
+    require_finite(&value, 1, what);
+    return value;
+}
+
 std::vector<float> float_list(const py::handle& object, const std::string& what) {
     const FloatArray array = float_array(object, what);
     if (array.ndim() > 1) throw Error(what + ": expected a number or a list of numbers, got an array of rank " + std::to_string(array.ndim()));
+    require_finite(array.data(), static_cast<size_t>(array.size()), what);
     return std::vector<float>(array.data(), array.data() + array.size());
 }
 

@@ -29,7 +29,12 @@ Tensor wrap(const FloatArray& array);
 /// The tensor as a numpy array sharing its storage (no copy); host tensors only.
 py::array to_numpy(const Tensor& tensor);
 
-/// A float list from a number or a sequence of numbers ("low", "mean", ...).
+/// Throws relprop::Error naming `what` when a value is NaN or infinite: the command line refuses such options
+/// when it parses them, and the library trusts they are finite.
+void require_finite(const float* values, size_t count, const std::string& what);
+float finite(float value, const std::string& what);
+
+/// A float list from a number or a sequence of finite numbers ("low", "mean", ...).
 std::vector<float> float_list(const py::handle& object, const std::string& what);
 
 /// The name of the object's type ("int", "ndarray"), or "None".

@@ -94,8 +94,8 @@ std::unique_ptr<Attributor> make_attributor(const Model& model, const Arguments&
     o.method = parse_method(a.method);
     o.composite = a.composite;
     o.rules = rule_overrides(a.rules);
-    o.composite_options.epsilon = a.epsilon;
-    o.composite_options.gamma = a.gamma;
+    o.composite_options.epsilon = finite(a.epsilon, "epsilon");
+    o.composite_options.gamma = finite(a.gamma, "gamma");
     if (!a.low.is_none()) o.composite_options.low = float_list(a.low, "low");
     if (!a.high.is_none()) o.composite_options.high = float_list(a.high, "high");
     o.composite_options.zero_bias = a.zero_bias;
@@ -109,6 +109,7 @@ std::unique_ptr<Attributor> make_attributor(const Model& model, const Arguments&
     o.integrated_gradients.steps = a.steps;
     o.integrated_gradients.max_batch = a.max_batch;
     const FloatArray baseline = float_array(a.baseline, "baseline");
+    require_finite(baseline.data(), static_cast<size_t>(baseline.size()), "baseline");
     if (baseline.ndim() == 0) {  // a number (also a numpy scalar or a 0-d array)
         o.integrated_gradients.baseline_value = *baseline.data();
     } else {  // copied: changing the caller's array later must not change what this Attributor computes
@@ -122,7 +123,7 @@ std::unique_ptr<Attributor> make_attributor(const Model& model, const Arguments&
     }
     o.occlusion.window = window_sizes(a.window, "window", model);
     o.occlusion.stride = a.stride.is_none() ? o.occlusion.window : window_sizes(a.stride, "stride", model);
-    o.occlusion.fill = a.fill;
+    o.occlusion.fill = finite(a.fill, "fill");
     o.occlusion.mode = one_of("occlusion_mode", a.occlusion_mode, {"remove", "keep"}) == "keep" ? OcclusionMode::Keep
                                                                                                : OcclusionMode::Remove;
     o.occlusion.max_batch = a.max_batch;
@@ -230,7 +231,8 @@ occlusion: window and stride (one size for every dimension after the channels, o
 max_batch: most noisy inputs / path points / occluded inputs per forward pass.
 allow_nonfinite: accept inputs with NaN/Inf (refused by default).
 explain_output: for a model ending in a Softmax, "logits" (its input) or "probabilities".
-Raises relprop.Error for an unknown method, composite or rule, an override matching no node, ...;
+Raises relprop.Error for an unknown method, composite or rule, an override matching no node, a NaN/Inf
+number, ...;
 TypeError for rules, window or stride of the wrong type.
 )doc")
         .def("__call__", &explain, py::arg("x"), py::arg("targets") = py::none(), R"doc(

@@ -43,7 +43,7 @@ Preprocess preprocess_of(const py::object& preset, int resize, int crop, const p
 /// The model's image channels and layout, or `channels` (default 3) in NCHW.
 std::pair<int64_t, ImageLayout> image_format(const py::object& model, const py::object& channels) {
     if (!model.is_none()) {
-        const Shape& s = model.cast<const Model&>().input_shape();
+        const Shape s = cast_arg<Model>(model, "model", "a relprop.Model or None").input_shape();
         if (s.size() != 4)
             throw Error("images need a model whose input is [N, C, H, W] or [N, H, W, C]; this one takes " + shape_str(s));
         if (!channels.is_none()) throw Error("load_image: give the model or channels, not both");

@@ -139,3 +139,23 @@ def test_a_baseline_number_may_be_a_numpy_scalar(model, batch):
 def test_mean_and_std_of_the_wrong_length_name_the_channel_count(model):
     assert message(relprop.Error, lambda: relprop.load_image(DEMO / "digit_18_8.png", model)) == \
         "preprocess: mean has 3 values and std 3; each needs 1 value (the image has 1 channel)"
+
+
+@pytest.mark.parametrize("option, value, got", [
+    ("epsilon", float("inf"), "a finite number, got inf"),
+    ("gamma", float("nan"), "a finite number, got nan"),
+    ("fill", float("nan"), "a finite number, got nan"),
+    ("baseline", -float("inf"), "a finite number, got -inf"),
+    ("baseline", np.where(np.eye(32) > 0, np.nan, 0)[None], "finite numbers, got 32 NaN/Inf of 1024 values"),
+    ("low", float("nan"), "a finite number, got nan"),
+    ("high", [float("inf")], "a finite number, got inf"),
+])
+def test_nonfinite_numbers_are_refused_as_the_command_line_refuses_them(model, option, value, got):
+    options = dict(method="integrated-gradients", composite="epsilon-gamma-box", low=0.0, high=1.0)
+    options[option] = value
+    assert message(relprop.Error, lambda: relprop.Attributor(model, **options)) == f"{option}: expected {got}"
+
+
+def test_load_image_names_a_model_of_the_wrong_type():
+    assert message(TypeError, lambda: relprop.load_image(DEMO / "digit_18_8.png", str(DEMO / "digits.onnx"))) == \
+        "model: expected a relprop.Model or None, got str"

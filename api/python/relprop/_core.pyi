@@ -111,7 +111,8 @@ class Attributor:
         (ZBox bounds), zero_bias. init: "onehot" or "logit". smoothgrad: noise_level, samples, seed.
         integrated-gradients: steps, baseline (copied). use_rules: average the LRP instead of the gradient.
         occlusion: window, stride, fill, occlusion_mode ("remove" or "keep").
-        Raises relprop.Error for an unknown method, composite or rule, or an override matching no node;
+        Raises relprop.Error for an unknown method, composite or rule, an override matching no node or a NaN/Inf
+        number;
         TypeError for rules, window or stride of the wrong type.
         """
     def __call__(self, x: ArrayLike, targets: int | Sequence[int] | None = None) -> Result:

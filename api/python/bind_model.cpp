@@ -30,7 +30,8 @@ Model load_model(const py::object& source, const std::string& canonize, const st
     if (!input_shape.is_none()) options.import.input_shape = int_list(input_shape, "input_shape");
     const py::object os = py::module_::import("os");
     if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
-        const std::string path = py::str(os.attr("fsdecode")(os.attr("fspath")(source)));
+        // The file system's bytes (os.fsencode), not UTF-8: a name that is not valid UTF-8 is a valid path too.
+        const std::string path = os.attr("fsencode")(os.attr("fspath")(source)).cast<std::string>();
         py::gil_scoped_release free_python;
         return Model::load(path, options);
     }

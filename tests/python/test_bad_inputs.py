@@ -1,6 +1,9 @@
 """What a careless caller passes: each case gets the right result or a clear relprop.Error / TypeError, never a
 crash, silent garbage or pybind11's "Unable to cast" RuntimeError."""
 
+import os
+import shutil
+
 import numpy as np
 import pytest
 
@@ -159,3 +162,12 @@ def test_nonfinite_numbers_are_refused_as_the_command_line_refuses_them(model, o
 def test_load_image_names_a_model_of_the_wrong_type():
     assert message(TypeError, lambda: relprop.load_image(DEMO / "digit_18_8.png", str(DEMO / "digits.onnx"))) == \
         "model: expected a relprop.Model or None, got str"
+
+
+def test_model_paths_need_not_be_utf8(model, tmp_path):
+    name = tmp_path / os.fsdecode(b"digits-\xff.onnx")  # a byte that is not UTF-8, as the file system allows
+    shutil.copy(DEMO / "digits.onnx", name)
+    assert relprop.Model(name).nodes == model.nodes
+    assert relprop.Model(str(name)).nodes == model.nodes
+    missing = str(tmp_path / os.fsdecode(b"none-\xfe.onnx"))
+    assert message(relprop.Error, lambda: relprop.Model(missing)).endswith(": no such file")

@@ -21,12 +21,14 @@ py::tuple shape_tuple(const Shape& shape) {
     return t;
 }
 
-Model load_model(const py::object& source, const std::string& canonize, const std::string& device,
-                 const py::object& input_shape, bool allow_nonfinite_weights) {
+// Every argument is taken as an object and converted here, so that a wrong type is a TypeError naming the
+// argument: pybind11's own message would repeat the arguments, for a model given as bytes the whole file.
+Model load_model(const py::object& source, const py::object& canonize, const py::object& device,
+                 const py::object& input_shape, const py::object& allow_nonfinite_weights) {
     LoadOptions options;
-    options.canonize = canonize;
-    options.device = device;
-    options.import.allow_nonfinite = allow_nonfinite_weights;
+    options.canonize = cast_arg<std::string>(canonize, "canonize", "a text");
+    options.device = cast_arg<std::string>(device, "device", "a text");
+    options.import.allow_nonfinite = cast_arg<bool>(allow_nonfinite_weights, "allow_nonfinite_weights", "a bool");
     if (!input_shape.is_none()) options.import.input_shape = int_list(input_shape, "input_shape");
     const py::object os = py::module_::import("os");
     if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {

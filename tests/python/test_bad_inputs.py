@@ -171,3 +171,18 @@ def test_model_paths_need_not_be_utf8(model, tmp_path):
     assert relprop.Model(str(name)).nodes == model.nodes
     missing = str(tmp_path / os.fsdecode(b"none-\xfe.onnx"))
     assert message(relprop.Error, lambda: relprop.Model(missing)).endswith(": no such file")
+
+
+def test_a_misspelt_model_keyword_is_named_without_repeating_the_file():
+    data = (DEMO / "digits.onnx").read_bytes()
+    assert message(TypeError, lambda: relprop.Model(data, canonise="none")) == \
+        "Model() got an unexpected keyword argument 'canonise'; it takes source, canonize, device, input_shape, " \
+        "allow_nonfinite_weights"
+    assert message(TypeError, lambda: relprop.Model(data, "none")) == \
+        "Model() takes 1 positional argument (source), got 2; give canonize, device, input_shape, " \
+        "allow_nonfinite_weights by keyword"
+    assert message(TypeError, lambda: relprop.Model(data, canonize=None)) == "canonize: expected a text, got None"
+    assert message(TypeError, lambda: relprop.Model(data, device=0)) == "device: expected a text, got int"
+    assert message(TypeError, lambda: relprop.Model(data, allow_nonfinite_weights="yes")) == \
+        "allow_nonfinite_weights: expected a bool, got str"
+    assert relprop.Model(source=data, canonize="none").nodes[0] == ("/stem/stem.0/Conv", "Conv")

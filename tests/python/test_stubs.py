@@ -56,3 +56,7 @@ def test_the_stub_covers_the_public_names():
 @pytest.mark.parametrize("qualified", sorted(SIGNATURES))
 def test_stub_matches_the_module(qualified):
     assert SIGNATURES[qualified] == runtime_signature(qualified)
+
+
+def test_the_model_keyword_check_knows_the_module_signature():
+    assert list(_core.Model.__init__.parameters) == [n for n in runtime_signature("Model.__init__") if n != "*"]

@@ -186,3 +186,18 @@ def test_a_misspelt_model_keyword_is_named_without_repeating_the_file():
     assert message(TypeError, lambda: relprop.Model(data, allow_nonfinite_weights="yes")) == \
         "allow_nonfinite_weights: expected a bool, got str"
     assert relprop.Model(source=data, canonize="none").nodes[0] == ("/stem/stem.0/Conv", "Conv")
+
+
+def test_misspelt_keywords_and_extra_arguments_are_named(model, batch):
+    attr = relprop.Attributor(model)
+    assert message(TypeError, lambda: relprop.Attributor(model, compsite="epsilon-plus")).startswith(
+        "Attributor() got an unexpected keyword argument 'compsite'; it takes model, method, composite, rules,")
+    assert message(TypeError, lambda: relprop.Attributor(model, "gradient")).startswith(
+        "Attributor() takes 1 positional argument (model), got 2; give method, composite,")
+    assert message(TypeError, lambda: attr(batch, target=1)) == \
+        "Attributor.__call__() got an unexpected keyword argument 'target'; it takes x, targets"
+    assert message(TypeError, lambda: attr(batch, 1, 2)) == \
+        "Attributor.__call__() takes 2 positional arguments (x, targets), got 3"
+    assert message(TypeError, lambda: relprop.heatmap(batch[0], "bwr")) == \
+        "heatmap() takes 1 positional argument (relevance), got 2; give cmap, symmetric, overlay, alpha, scale, " \
+        "channels_last by keyword"

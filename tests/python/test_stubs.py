@@ -58,5 +58,11 @@ def test_stub_matches_the_module(qualified):
     assert SIGNATURES[qualified] == runtime_signature(qualified)
 
 
-def test_the_model_keyword_check_knows_the_module_signature():
-    assert list(_core.Model.__init__.parameters) == [n for n in runtime_signature("Model.__init__") if n != "*"]
+@pytest.mark.parametrize("qualified", ["Model.__init__", "Attributor.__init__", "Attributor.__call__", "load_image",
+                                       "to_image", "heatmap", "write_png"])
+def test_the_keyword_checks_know_the_module_signatures(qualified):
+    """relprop/__init__.py puts these behind a check of the argument names, read from the same signature lines."""
+    checked = relprop
+    for part in qualified.split("."):
+        checked = getattr(checked, part)
+    assert list(checked.parameters) == [n for n in runtime_signature(qualified) if n != "*"]

@@ -8,6 +8,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
+#include "openmp_fork.h"
 #include "relprop/error.hpp"
 #include "engine/op.h"
 #include "relprop/attributor.hpp"
@@ -132,6 +133,7 @@ std::unique_ptr<Attributor> make_attributor(const Model& model, const Arguments&
                            ? ExplainOutput::Probabilities
                            : ExplainOutput::Logits;
     py::gil_scoped_release free_python;  // preparing the rules can take a while on a large model
+    const OpenMpCall openmp;
     return std::make_unique<Attributor>(model, std::move(o));
 }
 
@@ -141,6 +143,7 @@ PyResult explain(const Attributor& attributor, const py::object& x, const py::ob
     Result r;
     {
         py::gil_scoped_release free_python;
+        const OpenMpCall openmp;
         r = attributor(wrap(input), target);
     }
     PyResult out;

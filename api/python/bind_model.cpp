@@ -5,6 +5,7 @@
 
 #include "arrays.h"
 #include "bindings.h"
+#include "openmp_fork.h"
 #include "relprop/error.hpp"
 #include "engine/graph.h"
 #include "engine/op.h"
@@ -35,6 +36,7 @@ Model load_model(const py::object& source, const py::object& canonize, const py:
         // The file system's bytes (os.fsencode), not UTF-8: a name that is not valid UTF-8 is a valid path too.
         const std::string path = os.attr("fsencode")(os.attr("fspath")(source)).cast<std::string>();
         py::gil_scoped_release free_python;
+        const OpenMpCall openmp;
         return Model::load(path, options);
     }
     if (!PyObject_CheckBuffer(source.ptr()))
@@ -46,6 +48,7 @@ Model load_model(const py::object& source, const py::object& canonize, const py:
     const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(contiguous).request();
     const size_t size = static_cast<size_t>(bytes.size * bytes.itemsize);
     py::gil_scoped_release free_python;
+    const OpenMpCall openmp;
     return Model::load_buffer(bytes.ptr, size, options);
 }
 

@@ -201,3 +201,13 @@ def test_misspelt_keywords_and_extra_arguments_are_named(model, batch):
     assert message(TypeError, lambda: relprop.heatmap(batch[0], "bwr")) == \
         "heatmap() takes 1 positional argument (relevance), got 2; give cmap, symmetric, overlay, alpha, scale, " \
         "channels_last by keyword"
+
+
+@pytest.mark.parametrize("method", ["smoothgrad", "integrated-gradients"])
+def test_a_max_batch_beyond_int32_is_one_pass(model, batch, method):
+    """engine/attribution.cpp stepped through the points with the group size cast to int: 2^31 gave a negative
+    batch, 2^32 a step of 0 (a loop without end)."""
+    options = dict(method=method, samples=3, steps=3)
+    want = bits(relprop.Attributor(model, max_batch=64, **options)(batch[:2]).relevance)
+    for max_batch in (2**31, 2**31 + 3):
+        assert np.array_equal(bits(relprop.Attributor(model, max_batch=max_batch, **options)(batch[:2]).relevance), want)

@@ -9,9 +9,11 @@ namespace relprop::python {
 
 namespace {
 
-/// An integer (a Python or numpy integer, a 0-d integer array; not a bool), or nothing for anything else.
+/// An integer (a Python or numpy integer, a 0-d integer array; not a bool, nor numpy's), or nothing for anything else.
 std::optional<int64_t> integer_of(const py::handle& item, const std::string& what) {
     if (PyBool_Check(item.ptr()) || !PyIndex_Check(item.ptr())) return std::nullopt;
+    if (py::hasattr(item, "dtype") && py::str(item.attr("dtype").attr("kind")).cast<std::string>() == "b")
+        return std::nullopt;
     const auto index = py::reinterpret_steal<py::object>(PyNumber_Index(item.ptr()));
     if (!index) {  // e.g. an array of one or more elements: numpy refuses it as an index
         PyErr_Clear();
@@ -72,8 +74,8 @@ void require_finite(const float* values, size_t count, const std::string& what) 
     for (size_t i = 0; i < count; ++i) bad += std::isfinite(values[i]) ? 0 : 1;
     if (bad == 0) return;
     if (count == 1) throw Error(what + ": expected a finite number, got " + std::to_string(values[0]));
-    throw Error(what + ": expected finite numbers, got " + std::to_string(bad) + " NaN/Inf of " + std::to_string(count) +
-                " values");
+    throw Error(what + ": expected finite numbers, got " + std::to_string(bad) + " NaN/Inf of " +
+                std::to_string(count) + " values");
 }
 
 float finite(float value, const std::string& what) {
@@ -89,7 +91,8 @@ std::vector<float> float_list(const py::handle& object, const std::string& what)
 }
 
 std::vector<int64_t> int_list(const py::handle& object, const std::string& what, bool* scalar) {
-    const std::string expected = what + ": expected " + (scalar ? "an integer or " : "") + "a sequence of integers, got ";
+    const std::string expected =
+        what + ": expected " + (scalar ? "an integer or " : "") + "a sequence of integers, got ";
     if (scalar) {
         if (const std::optional<int64_t> value = integer_of(object, what)) {
             *scalar = true;

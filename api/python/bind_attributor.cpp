@@ -48,7 +48,8 @@ std::vector<std::string> rule_overrides(const py::object& rules) {
     if (py::isinstance<py::str>(rules)) throw Error(expected + "the text '" + rules.cast<std::string>() + "'");
     if (!PySequence_Check(rules.ptr())) throw py::type_error(expected + type_name(rules));
     for (const py::handle text : py::reinterpret_borrow<py::sequence>(rules)) {
-        if (!py::isinstance<py::str>(text)) throw py::type_error(expected + type_name(rules) + " holding " + type_name(text));
+        if (!py::isinstance<py::str>(text))
+            throw py::type_error(expected + type_name(rules) + " holding " + type_name(text));
         out.push_back(text.cast<std::string>());
     }
     return out;

@@ -72,7 +72,8 @@ Image image_of(const py::handle& object, const std::string& what) {
     if (any.size() > 0 && kind != 'b' && any.dtype().not_equal(py::dtype::of<uint8_t>())) {
         const py::object low = py::int_(any.attr("min")()), high = py::int_(any.attr("max")());
         if (low < py::int_(0) || high > py::int_(255))
-            throw Error(expected + ", got values from " + std::string(py::str(low)) + " to " + std::string(py::str(high)));
+            throw Error(expected + ", got values from " + std::string(py::str(low)) + " to " +
+                        std::string(py::str(high)));
     }
     const auto a = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(any);
     Image img;

@@ -33,8 +33,8 @@ void install_fork_guard() {
 
 OpenMpCall::OpenMpCall() {
     if (g_forked_from_owner)
-        throw Error("this process was forked (os.fork, or multiprocessing's 'fork' start method) from a thread that had "
-                    "run relprop's OpenMP threads, and GNU OpenMP would wait for those threads forever here: use "
+        throw Error("this process was forked (os.fork, or multiprocessing's 'fork' start method) from a thread that "
+                    "had run relprop's OpenMP threads, and GNU OpenMP would wait for those threads forever here: use "
                     "multiprocessing.get_context('forkserver') or ('spawn'), fork before the first explanation, or "
                     "start the parent with OMP_NUM_THREADS=1");
     m_watch = !t_owns_openmp_threads && omp_get_max_threads() > 1;

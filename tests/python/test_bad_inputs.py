@@ -72,7 +72,8 @@ def test_model_from_a_strided_buffer_reads_its_bytes_in_order(model, batch):
 ])
 def test_non_numbers_are_refused_not_turned_into_nan(model, x, got):
     assert message(relprop.Error, lambda: relprop.Attributor(model)(x)) == "input: expected an array of numbers, " + got
-    assert message(relprop.Error, lambda: relprop.heatmap(x)) == "heatmap: relevance: expected an array of numbers, " + got
+    assert message(relprop.Error, lambda: relprop.heatmap(x)) == \
+        "heatmap: relevance: expected an array of numbers, " + got
 
 
 @pytest.mark.parametrize("targets, got", [
@@ -81,6 +82,8 @@ def test_non_numbers_are_refused_not_turned_into_nan(model, x, got):
     ("3", "str"),
     ({1: 2}, "dict"),
     (True, "bool"),
+    (np.True_, "bool_"),
+    (np.array([True, False]), "ndarray holding bool_"),
     (np.array([[1], [2]]), "ndarray holding ndarray"),
     ([1, None], "list holding None"),
 ])
@@ -210,4 +213,5 @@ def test_a_max_batch_beyond_int32_is_one_pass(model, batch, method):
     options = dict(method=method, samples=3, steps=3)
     want = bits(relprop.Attributor(model, max_batch=64, **options)(batch[:2]).relevance)
     for max_batch in (2**31, 2**31 + 3):
-        assert np.array_equal(bits(relprop.Attributor(model, max_batch=max_batch, **options)(batch[:2]).relevance), want)
+        attr = relprop.Attributor(model, max_batch=max_batch, **options)
+        assert np.array_equal(bits(attr(batch[:2]).relevance), want)

@@ -54,8 +54,8 @@ print(answer.decode() if answer.startswith(b"Error") else
 
 def child_answer(thread):
     env = dict(os.environ, OMP_NUM_THREADS="2")
-    p = subprocess.run([sys.executable, "-c", SCRIPT, str(DEMO / "digits.onnx"), str(DEMO / "digits_batch.npy"), thread],
-                       capture_output=True, text=True, timeout=240, env=env)
+    args = [sys.executable, "-c", SCRIPT, str(DEMO / "digits.onnx"), str(DEMO / "digits_batch.npy"), thread]
+    p = subprocess.run(args, capture_output=True, text=True, timeout=240, env=env)
     assert p.returncode == 0, p.stderr
     return p.stdout.strip()
 

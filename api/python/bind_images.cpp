@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -65,6 +66,9 @@ Image image_of(const py::handle& object, const std::string& what) {
     const py::array any = py::array::ensure(object);
     if (!any || (any.ndim() != 2 && any.ndim() != 3) || (any.ndim() == 3 && (any.shape(2) < 1 || any.shape(2) > 4)))
         throw Error(expected);
+    if (any.shape(0) > INT_MAX || any.shape(1) > INT_MAX)  // Image's sides are int; checked before any copy
+        throw Error(expected + ", got " + std::to_string(any.shape(0)) + "x" + std::to_string(any.shape(1)) +
+                    " pixels (a side may be at most 2^31 - 1)");
     const char kind = any.dtype().kind();
     if (kind != 'u' && kind != 'i' && kind != 'b')
         throw Error(expected + ", got values of dtype " + dtype_name(any) +

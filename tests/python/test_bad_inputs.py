@@ -215,3 +215,10 @@ def test_a_max_batch_beyond_int32_is_one_pass(model, batch, method):
     for max_batch in (2**31, 2**31 + 3):
         attr = relprop.Attributor(model, max_batch=max_batch, **options)
         assert np.array_equal(bits(attr(batch[:2]).relevance), want)
+
+
+def test_an_image_side_beyond_int32_is_refused_before_it_is_copied(tmp_path):
+    tall = np.broadcast_to(np.uint8(7), (2**31, 1))  # 2 GiB as a C-contiguous copy; a view of one byte here
+    assert message(relprop.Error, lambda: relprop.write_png(tmp_path / "tall.png", tall)) == \
+        "write_png: expected a uint8 image [H, W] or [H, W, C] with C = 1 to 4, got 2147483648x1 pixels " \
+        "(a side may be at most 2^31 - 1)"

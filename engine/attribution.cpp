@@ -84,14 +84,14 @@ Tensor sum_of_gradients(const Executor& executor, const Shape& shape, int count,
     const int64_t n = shape.at(0), numel = shape_numel(shape);
     const int64_t group = copies_per_pass(executor.graph(), n, max_batch);
     Tensor sum(shape);
-    for (int first = 0; first < count; first += static_cast<int>(group)) {
+    for (int64_t first = 0; first < count; first += group) {  // int64: a group of 2^32 points cast to int was 0
         const int copies = static_cast<int>(std::min<int64_t>(group, count - first));
         Shape stacked = shape;
         stacked[0] = n * copies;
         Tensor points(stacked);
         std::vector<int64_t> stacked_targets;
         for (int c = 0; c < copies; ++c) {
-            make_point(first + c, points.data() + c * numel);
+            make_point(static_cast<int>(first) + c, points.data() + c * numel);
             stacked_targets.insert(stacked_targets.end(), targets.begin(), targets.end());
         }
         const Attribution g = gradient(executor, points, stacked_targets, propagate);

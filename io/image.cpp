@@ -115,8 +115,9 @@ void check_mean_std(const Preprocess& p, int64_t channels) {
     auto ok = [&](const std::vector<float>& v) { return v.size() == 1 || int64_t(v.size()) == channels; };
     if (!ok(p.mean) || !ok(p.std))
         throw Error("preprocess: mean has " + std::to_string(p.mean.size()) + " values and std " +
-                    std::to_string(p.std.size()) + "; each needs 1 or " + std::to_string(channels) +
-                    " (one per channel)");
+                    std::to_string(p.std.size()) + "; each needs " +
+                    (channels == 1 ? std::string("1 value (the image has 1 channel)")
+                                   : "1 or " + std::to_string(channels) + " (one per channel)"));
     for (float s : p.std)
         if (!(s != 0.0f) || !std::isfinite(s)) throw Error("preprocess: std values must be finite and nonzero");
     for (float m : p.mean)

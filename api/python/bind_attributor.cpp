@@ -2,11 +2,13 @@
 // The GIL is released while an explanation runs; one Attributor may be called from several threads.
 #include <pybind11/stl.h>
 
+#include <memory>
 #include <string>
 #include <vector>
 
 #include "arrays.h"
 #include "bindings.h"
+#include "openmp_fork.h"
 #include "relprop/error.hpp"
 #include "engine/op.h"
 #include "relprop/attributor.hpp"
@@ -42,28 +44,31 @@ std::vector<std::string> rule_overrides(const py::object& rules) {
             out.push_back(py::str(selector).cast<std::string>() + "=" + py::str(rule).cast<std::string>());
         return out;
     }
-    if (py::isinstance<py::str>(rules))
-        throw Error("rules: expected a dict {selector: rule} or a list of 'SELECTOR=RULE' texts, got the text '" +
-                    rules.cast<std::string>() + "'");
-    return rules.cast<std::vector<std::string>>();
+    const std::string expected = "rules: expected a dict {selector: rule} or a list of 'SELECTOR=RULE' texts, got ";
+    if (py::isinstance<py::str>(rules)) throw Error(expected + "the text '" + rules.cast<std::string>() + "'");
+    if (!PySequence_Check(rules.ptr())) throw py::type_error(expected + type_name(rules));
+    for (const py::handle text : py::reinterpret_borrow<py::sequence>(rules)) {
+        if (!py::isinstance<py::str>(text))
+            throw py::type_error(expected + type_name(rules) + " holding " + type_name(text));
+        out.push_back(text.cast<std::string>());
+    }
+    return out;
 }
 
 /// An occlusion window or stride: one size for every dimension after the channels, or one per dimension.
-std::vector<int64_t> window_sizes(const py::object& value, const Model& model) {
-    if (py::isinstance<py::int_>(value)) {
-        const size_t sample_rank = model.input_shape().size() - 1;
-        return std::vector<int64_t>(sample_rank > 1 ? sample_rank - 1 : 1, value.cast<int64_t>());
-    }
-    return value.cast<std::vector<int64_t>>();
+std::vector<int64_t> window_sizes(const py::object& value, const std::string& what, const Model& model) {
+    bool one = false;
+    const std::vector<int64_t> sizes = int_list(value, what, &one);
+    if (!one) return sizes;
+    const size_t sample_rank = model.input_shape().size() - 1;
+    return std::vector<int64_t>(sample_rank > 1 ? sample_rank - 1 : 1, sizes[0]);
 }
 
+/// None (each sample's highest output), one class for all, or one per sample (-1: that sample's highest).
 std::vector<int64_t> target_list(const py::object& targets) {
     if (targets.is_none()) return {};
-    if (py::isinstance<py::int_>(targets) || (py::hasattr(targets, "__index__") && !py::hasattr(targets, "__len__")))
-        return {targets.cast<int64_t>()};
-    std::vector<int64_t> out;
-    for (const py::handle& t : targets) out.push_back(t.cast<int64_t>());
-    return out;
+    bool one = false;
+    return int_list(targets, "targets", &one);
 }
 
 struct Arguments {
@@ -86,19 +91,13 @@ struct Arguments {
     std::string explain_output;
 };
 
-/// The attributor and, for a baseline given as an array, that array (the tensor wraps its memory).
-struct PyAttributor {
-    Attributor attributor;
-    py::object baseline;
-};
-
-std::unique_ptr<PyAttributor> make_attributor(const Model& model, const Arguments& a) {
+std::unique_ptr<Attributor> make_attributor(const Model& model, const Arguments& a) {
     AttributorOptions o;
     o.method = parse_method(a.method);
     o.composite = a.composite;
     o.rules = rule_overrides(a.rules);
-    o.composite_options.epsilon = a.epsilon;
-    o.composite_options.gamma = a.gamma;
+    o.composite_options.epsilon = finite(a.epsilon, "epsilon");
+    o.composite_options.gamma = finite(a.gamma, "gamma");
     if (!a.low.is_none()) o.composite_options.low = float_list(a.low, "low");
     if (!a.high.is_none()) o.composite_options.high = float_list(a.high, "high");
     o.composite_options.zero_bias = a.zero_bias;
@@ -111,23 +110,22 @@ std::unique_ptr<PyAttributor> make_attributor(const Model& model, const Argument
     o.smoothgrad.max_batch = a.max_batch;
     o.integrated_gradients.steps = a.steps;
     o.integrated_gradients.max_batch = a.max_batch;
-    py::object baseline_array = py::none();
-    if (py::isinstance<py::float_>(a.baseline) || py::isinstance<py::int_>(a.baseline)) {
-        o.integrated_gradients.baseline_value = a.baseline.cast<float>();
-    } else {
-        FloatArray b = float_array(a.baseline, "baseline");
-        Tensor baseline = wrap(b);
-        if (baseline.rank() + 1 == model.input_shape().size()) {  // one sample without the batch axis
-            Shape s = baseline.shape();
+    const FloatArray baseline = float_array(a.baseline, "baseline");
+    require_finite(baseline.data(), static_cast<size_t>(baseline.size()), "baseline");
+    if (baseline.ndim() == 0) {  // a number (also a numpy scalar or a 0-d array)
+        o.integrated_gradients.baseline_value = *baseline.data();
+    } else {  // copied: changing the caller's array later must not change what this Attributor computes
+        Tensor copy = wrap(baseline).clone();
+        if (copy.rank() + 1 == model.input_shape().size()) {  // one sample without the batch axis
+            Shape s = copy.shape();
             s.insert(s.begin(), 1);
-            baseline = baseline.reshaped(s);
+            copy = copy.reshaped(s);
         }
-        o.integrated_gradients.baseline = baseline;
-        baseline_array = b;
+        o.integrated_gradients.baseline = copy;
     }
-    o.occlusion.window = window_sizes(a.window, model);
-    o.occlusion.stride = a.stride.is_none() ? o.occlusion.window : window_sizes(a.stride, model);
-    o.occlusion.fill = a.fill;
+    o.occlusion.window = window_sizes(a.window, "window", model);
+    o.occlusion.stride = a.stride.is_none() ? o.occlusion.window : window_sizes(a.stride, "stride", model);
+    o.occlusion.fill = finite(a.fill, "fill");
     o.occlusion.mode = one_of("occlusion_mode", a.occlusion_mode, {"remove", "keep"}) == "keep" ? OcclusionMode::Keep
                                                                                                : OcclusionMode::Remove;
     o.occlusion.max_batch = a.max_batch;
@@ -136,26 +134,25 @@ std::unique_ptr<PyAttributor> make_attributor(const Model& model, const Argument
                            ? ExplainOutput::Probabilities
                            : ExplainOutput::Logits;
     py::gil_scoped_release free_python;  // preparing the rules can take a while on a large model
-    auto out = std::unique_ptr<PyAttributor>(new PyAttributor{Attributor(model, std::move(o)), py::none()});
-    py::gil_scoped_acquire python;
-    out->baseline = baseline_array;
-    return out;
+    const OpenMpCall openmp;
+    return std::make_unique<Attributor>(model, std::move(o));
 }
 
-PyResult explain(const PyAttributor& self, const py::object& x, const py::object& targets) {
+PyResult explain(const Attributor& attributor, const py::object& x, const py::object& targets) {
     const FloatArray input = float_array(x, "input");
     const std::vector<int64_t> target = target_list(targets);
     Result r;
     {
         py::gil_scoped_release free_python;
-        r = self.attributor(wrap(input), target);
+        const OpenMpCall openmp;
+        r = attributor(wrap(input), target);
     }
     PyResult out;
     out.logits = to_numpy(r.logits);
     out.relevance = to_numpy(r.relevance);
     out.targets = py::array_t<int64_t>(static_cast<py::ssize_t>(r.targets.size()), r.targets.data());
     out.explained_output = r.explained_output;
-    if (self.attributor.options().keep_node_relevance) {
+    if (attributor.options().keep_node_relevance) {
         py::dict nodes;
         for (const auto& [name, t] : r.node_relevance) nodes[py::str(name)] = to_numpy(t);
         out.node_relevance = nodes;
@@ -163,11 +160,11 @@ PyResult explain(const PyAttributor& self, const py::object& x, const py::object
     return out;
 }
 
-py::list rule_table(const PyAttributor& self) {
+py::list rule_table(const Attributor& attributor) {
     py::list out;
-    const RuleAssignment* rules = self.attributor.rules();
+    const RuleAssignment* rules = attributor.rules();
     if (!rules) return out;
-    const Graph& graph = *self.attributor.explained().graph;
+    const Graph& graph = *attributor.explained().graph;
     for (size_t i = 0; i < graph.nodes().size() && i < rules->rules.size(); ++i) {
         const Node& node = graph.nodes()[i];
         out.append(py::make_tuple(node.name, op_name(node.op->type()),
@@ -193,7 +190,7 @@ void bind_attributor(py::module_& m) {
                    ", targets=" + std::string(py::str(r.targets.attr("tolist")())) + ")";
         });
 
-    py::class_<PyAttributor>(m, "Attributor", R"doc(
+    py::class_<Attributor>(m, "Attributor", R"doc(
 One attribution method with its parameters, prepared once for a Model and called per batch.
 
 Calling it releases the GIL; one Attributor may be called from several threads at once (on the CPU the
@@ -231,29 +228,32 @@ init: "onehot" (relevance 1 at the target, zennit's convention) or "logit" (the 
 keep_node_relevance: also return the relevance at every node's output (Result.node_relevance).
 smoothgrad: noise_level (sigma / (max - min) per sample), samples (zennit's n_iter), seed.
 integrated-gradients: steps (zennit's n_iter), baseline (a number, or an array shaped like the input or
-    like one sample).
+    like one sample; copied, so changing the array later changes nothing).
 smoothgrad / integrated-gradients: use_rules averages the LRP (the composite) instead of the gradient.
 occlusion: window and stride (one size for every dimension after the channels, or one per dimension;
     stride defaults to the window), fill, occlusion_mode ("remove" or zennit's "keep").
 max_batch: most noisy inputs / path points / occluded inputs per forward pass.
 allow_nonfinite: accept inputs with NaN/Inf (refused by default).
 explain_output: for a model ending in a Softmax, "logits" (its input) or "probabilities".
-Raises relprop.Error for an unknown method, composite or rule, an override matching no node, ...
+Raises relprop.Error for an unknown method, composite or rule, an override matching no node, a NaN/Inf
+number, ...;
+TypeError for rules, window or stride of the wrong type.
 )doc")
         .def("__call__", &explain, py::arg("x"), py::arg("targets") = py::none(), R"doc(
 Explains a batch x [N, ...] shaped like the model's input. A C-contiguous float32 array is used in
-place (no copy); anything else is converted once. targets: None (each sample's highest output), one
-class for all, or one per sample. Returns a Result. Raises relprop.Error (wrong shape, NaN/Inf, a
-target out of range, ...).
+place (no copy); anything else of bool, integer or float type is converted once. targets: None (each
+sample's highest output), one class for all, or one per sample (integers; -1: that sample's highest).
+Returns a Result. Raises relprop.Error (wrong shape, NaN/Inf, a target out of range, ...) or TypeError
+(targets that are not integers).
 )doc")
-        .def_property_readonly("model", [](const PyAttributor& self) { return self.attributor.model(); },
+        .def_property_readonly("model", [](const Attributor& self) { return self.model(); },
                                "The Model explained.")
-        .def_property_readonly("method", [](const PyAttributor& self) { return method_name(self.attributor.options().method); },
+        .def_property_readonly("method", [](const Attributor& self) { return method_name(self.options().method); },
                                "The method's name.")
         .def_property_readonly("rules", &rule_table,
                                "LRP: (node name, op, rule, source) for every node of the explained graph; [] for the other methods.")
-        .def("__repr__", [](const PyAttributor& self) {
-            const AttributorOptions& o = self.attributor.options();
+        .def("__repr__", [](const Attributor& self) {
+            const AttributorOptions& o = self.options();
             return "relprop.Attributor(method='" + method_name(o.method) + "'" +
                    (o.method == Method::Lrp ? ", composite='" + o.composite + "'" : std::string()) + ")";
         });

@@ -5,6 +5,7 @@
 
 #include <filesystem>
 
+#include <climits>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -29,11 +30,11 @@ Preprocess preprocess_of(const py::object& preset, int resize, int crop, const p
     if (preset.is_none()) {
         p.enabled = false;
     } else {
-        p = preprocess_preset(preset.cast<std::string>());
+        p = preprocess_preset(cast_arg<std::string>(preset, "preprocess", "a preset name (str) or None"));
     }
     if (!mean.is_none()) p.mean = float_list(mean, "mean");
     if (!std.is_none()) p.std = float_list(std, "std");
-    if (!scale.is_none()) p.scale = scale.cast<float>();
+    if (!scale.is_none()) p.scale = cast_arg<float>(scale, "scale", "a number");
     if (resize < 0 || crop < 0) throw Error("resize and crop must be >= 0");
     p.resize = resize;
     p.crop = crop;
@@ -43,13 +44,13 @@ Preprocess preprocess_of(const py::object& preset, int resize, int crop, const p
 /// The model's image channels and layout, or `channels` (default 3) in NCHW.
 std::pair<int64_t, ImageLayout> image_format(const py::object& model, const py::object& channels) {
     if (!model.is_none()) {
-        const Shape& s = model.cast<const Model&>().input_shape();
+        const Shape s = cast_arg<Model>(model, "model", "a relprop.Model or None").input_shape();
         if (s.size() != 4)
             throw Error("images need a model whose input is [N, C, H, W] or [N, H, W, C]; this one takes " + shape_str(s));
         if (!channels.is_none()) throw Error("load_image: give the model or channels, not both");
         return {image_channels(s), image_layout(s)};
     }
-    return {channels.is_none() ? 3 : channels.cast<int64_t>(), ImageLayout::NCHW};
+    return {channels.is_none() ? 3 : cast_arg<int64_t>(channels, "channels", "an integer"), ImageLayout::NCHW};
 }
 
 py::array_t<uint8_t> image_array(const Image& img) {
@@ -58,10 +59,27 @@ py::array_t<uint8_t> image_array(const Image& img) {
     return out;
 }
 
+/// A uint8 image from an array of integers 0 to 255 (any integer dtype); floats and values outside 0 to 255
+/// are refused rather than cast (0.7 would become 0 and 300 would become 44).
 Image image_of(const py::handle& object, const std::string& what) {
-    const auto a = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(object);
-    if (!a || (a.ndim() != 2 && a.ndim() != 3) || (a.ndim() == 3 && (a.shape(2) < 1 || a.shape(2) > 4)))
-        throw Error(what + ": expected a uint8 image [H, W] or [H, W, C] with C = 1 to 4");
+    const std::string expected = what + ": expected a uint8 image [H, W] or [H, W, C] with C = 1 to 4";
+    const py::array any = py::array::ensure(object);
+    if (!any || (any.ndim() != 2 && any.ndim() != 3) || (any.ndim() == 3 && (any.shape(2) < 1 || any.shape(2) > 4)))
+        throw Error(expected);
+    if (any.shape(0) > INT_MAX || any.shape(1) > INT_MAX)  // Image's sides are int; checked before any copy
+        throw Error(expected + ", got " + std::to_string(any.shape(0)) + "x" + std::to_string(any.shape(1)) +
+                    " pixels (a side may be at most 2^31 - 1)");
+    const char kind = any.dtype().kind();
+    if (kind != 'u' && kind != 'i' && kind != 'b')
+        throw Error(expected + ", got values of dtype " + dtype_name(any) +
+                    " (for values in [0, 1]: np.clip(np.round(x * 255), 0, 255).astype(np.uint8))");
+    if (any.size() > 0 && kind != 'b' && any.dtype().not_equal(py::dtype::of<uint8_t>())) {
+        const py::object low = py::int_(any.attr("min")()), high = py::int_(any.attr("max")());
+        if (low < py::int_(0) || high > py::int_(255))
+            throw Error(expected + ", got values from " + std::string(py::str(low)) + " to " +
+                        std::string(py::str(high)));
+    }
+    const auto a = py::array_t<uint8_t, py::array::c_style | py::array::forcecast>::ensure(any);
     Image img;
     img.height = static_cast<int>(a.shape(0));
     img.width = static_cast<int>(a.shape(1));
@@ -82,6 +100,15 @@ py::array_t<uint8_t> heatmap(const py::object& relevance, const std::string& cma
     const Tensor all = wrap(r);
     const bool batch = r.ndim() == 4;
     const int64_t n = batch ? all.dim(0) : 1;
+    if (n == 0) throw Error("heatmap: relevance [N, C, H, W] holds no sample (N = 0)");
+    const py::array overlays = overlay_on.is_none() ? py::array() : py::array::ensure(overlay_on);
+    const bool per_sample_overlay = overlays && overlays.ndim() == 4;  // [N, H, W, C]: one base image per sample
+    if (per_sample_overlay) {
+        const int64_t given = overlays.shape(0);
+        if (given != n)
+            throw Error("heatmap: overlay holds " + std::to_string(given) + " images for " + std::to_string(n) +
+                        " relevance map" + (n == 1 ? "" : "s"));
+    }
     const Shape one(all.shape().begin() + (batch ? 1 : 0), all.shape().end());
     const int64_t per_sample = shape_numel(one);
     std::vector<Image> images;
@@ -89,10 +116,8 @@ py::array_t<uint8_t> heatmap(const py::object& relevance, const std::string& cma
         Tensor sample = Tensor::wrap(one, const_cast<float*>(r.data()) + i * per_sample);
         if (channels_last && sample.rank() == 3) sample = to_channels_first(sample);
         Image img = render_heatmap(sample, options);
-        if (!overlay_on.is_none()) {
-            const py::object base = py::array(overlay_on).attr("ndim").cast<int>() == 4 ? overlay_on[py::int_(i)] : overlay_on;
-            img = overlay(img, image_of(base, "heatmap: overlay"), alpha);
-        }
+        if (!overlay_on.is_none())
+            img = overlay(img, image_of(per_sample_overlay ? overlays[py::int_(i)] : overlay_on, "heatmap: overlay"), alpha);
         if (scale > 1) img = upscale_nearest(img, scale);
         images.push_back(std::move(img));
     }
@@ -161,7 +186,7 @@ Renders relevance as an RGB image, as zennit's imgify and the command line's --h
 channels, scaled to [0, 1] (symmetric: [-max|R|, max|R|]; else [min, max]), colored with cmap ("bwr",
 "seismic", "coldnhot", "hot", "gray"). relevance: [H, W] or [C, H, W] -> uint8 [H, W, 3];
 [N, C, H, W] -> [N, H, W, 3]. channels_last: the relevance is [H, W, C] (an NHWC model).
-overlay: a uint8 image [H, W(, C)] (or one per sample, [N, H, W, C]) blended as
+overlay: a uint8 image [H, W(, C)] (or one per sample, [N, H, W, C] with the relevance's N) blended as
 alpha * heatmap + (1 - alpha) * overlay. scale: enlarge by this factor (nearest neighbour).
 )doc");
 
@@ -173,7 +198,8 @@ alpha * heatmap + (1 - alpha) * overlay. scale: enlarge by this factor (nearest 
             write_png(path.string(), img);
         },
         py::arg("path"), py::arg("image"),
-        "Writes a uint8 image [H, W] or [H, W, C] (C = 1 to 4) as a PNG file, all or nothing.");
+        "Writes a uint8 image [H, W] or [H, W, C] (C = 1 to 4; or integers 0 to 255, floats refused) as a PNG\n"
+        "file, all or nothing.");
 
     m.def("colormaps", &colormap_names, "The heatmap colormaps' names.");
 }

@@ -3,7 +3,9 @@
 
 #include <string>
 
+#include "arrays.h"
 #include "bindings.h"
+#include "openmp_fork.h"
 #include "relprop/error.hpp"
 #include "engine/graph.h"
 #include "engine/op.h"
@@ -20,25 +22,33 @@ py::tuple shape_tuple(const Shape& shape) {
     return t;
 }
 
-Model load_model(const py::object& source, const std::string& canonize, const std::string& device,
-                 const py::object& input_shape, bool allow_nonfinite_weights) {
+// Every argument is taken as an object and converted here, so that a wrong type is a TypeError naming the
+// argument: pybind11's own message would repeat the arguments, for a model given as bytes the whole file.
+Model load_model(const py::object& source, const py::object& canonize, const py::object& device,
+                 const py::object& input_shape, const py::object& allow_nonfinite_weights) {
     LoadOptions options;
-    options.canonize = canonize;
-    options.device = device;
-    options.import.allow_nonfinite = allow_nonfinite_weights;
-    if (!input_shape.is_none()) options.import.input_shape = input_shape.cast<Shape>();
+    options.canonize = cast_arg<std::string>(canonize, "canonize", "a text");
+    options.device = cast_arg<std::string>(device, "device", "a text");
+    options.import.allow_nonfinite = cast_arg<bool>(allow_nonfinite_weights, "allow_nonfinite_weights", "a bool");
+    if (!input_shape.is_none()) options.import.input_shape = int_list(input_shape, "input_shape");
     const py::object os = py::module_::import("os");
     if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
-        const std::string path = py::str(os.attr("fsdecode")(os.attr("fspath")(source)));
+        // The file system's bytes (os.fsencode), not UTF-8: a name that is not valid UTF-8 is a valid path too.
+        const std::string path = os.attr("fsencode")(os.attr("fspath")(source)).cast<std::string>();
         py::gil_scoped_release free_python;
+        const OpenMpCall openmp;
         return Model::load(path, options);
     }
     if (!PyObject_CheckBuffer(source.ptr()))
         throw Error("Model: expected a path (str or os.PathLike) or the bytes of an .onnx file, got " +
-                    std::string(py::str(py::type::handle_of(source).attr("__name__"))));
-    const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(source).request();
+                    type_name(source));
+    // The bytes in order: a strided or reversed view (a memoryview or array slice) is copied into order first.
+    const py::memoryview view = py::memoryview(source);
+    const py::object contiguous = view.attr("c_contiguous").cast<bool>() ? py::object(view) : view.attr("tobytes")();
+    const py::buffer_info bytes = py::reinterpret_borrow<py::buffer>(contiguous).request();
     const size_t size = static_cast<size_t>(bytes.size * bytes.itemsize);
     py::gil_scoped_release free_python;
+    const OpenMpCall openmp;
     return Model::load_buffer(bytes.ptr, size, options);
 }
 

@@ -3,6 +3,7 @@
 #include <pybind11/pybind11.h>
 
 #include "bindings.h"
+#include "openmp_fork.h"
 #include "relprop/error.hpp"
 #include "relprop/version.hpp"
 
@@ -10,6 +11,7 @@ PYBIND11_MODULE(_core, m) {
     namespace py = pybind11;
     m.doc() = "relprop's C++ engine (Layer-wise Relevance Propagation for ONNX models); use the package relprop";
     py::register_exception<relprop::Error>(m, "Error", PyExc_ValueError);
+    relprop::python::install_fork_guard();
     m.attr("__version__") = RELPROP_VERSION;
     relprop::python::bind_model(m);
     relprop::python::bind_attributor(m);

@@ -7,6 +7,8 @@ import subprocess
 import numpy as np
 import pytest
 
+import relprop
+
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 FIXTURES = pathlib.Path(os.environ.get("RELPROP_FIXTURES_DIR") or ROOT / "tests" / "fixtures")
 DEMO = ROOT / "tools" / "demo"
@@ -20,6 +22,18 @@ def demo_pngs():
 def bits(a):
     """The float32 values' bit patterns, for comparisons to the bit."""
     return np.ascontiguousarray(a, dtype=np.float32).view(np.uint32)
+
+
+@pytest.fixture(scope="module")
+def model():
+    """The bundled demo's digit classifier, input [N, 1, 32, 32]."""
+    return relprop.Model(DEMO / "digits.onnx")
+
+
+@pytest.fixture(scope="module")
+def batch():
+    """The demo's six digits as one float32 batch [6, 1, 32, 32]."""
+    return np.load(DEMO / "digits_batch.npy")
 
 
 @pytest.fixture(scope="session")

@@ -12,16 +12,6 @@ from relprop import _core
 from conftest import DEMO, FIXTURES, bits, demo_pngs
 
 
-@pytest.fixture(scope="module")
-def model():
-    return relprop.Model(DEMO / "digits.onnx")
-
-
-@pytest.fixture(scope="module")
-def batch():
-    return np.load(DEMO / "digits_batch.npy")
-
-
 def test_model_properties(model):
     assert model.input_shape == (-1, 1, 32, 32)
     assert model.device.startswith("cpu")

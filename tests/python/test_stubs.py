@@ -56,3 +56,13 @@ def test_the_stub_covers_the_public_names():
 @pytest.mark.parametrize("qualified", sorted(SIGNATURES))
 def test_stub_matches_the_module(qualified):
     assert SIGNATURES[qualified] == runtime_signature(qualified)
+
+
+@pytest.mark.parametrize("qualified", ["Model.__init__", "Attributor.__init__", "Attributor.__call__", "load_image",
+                                       "to_image", "heatmap", "write_png"])
+def test_the_keyword_checks_know_the_module_signatures(qualified):
+    """relprop/__init__.py puts these behind a check of the argument names, read from the same signature lines."""
+    checked = relprop
+    for part in qualified.split("."):
+        checked = getattr(checked, part)
+    assert list(checked.parameters) == [n for n in runtime_signature(qualified) if n != "*"]

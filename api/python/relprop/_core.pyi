@@ -109,14 +109,19 @@ class Attributor:
         LRP: composite, rules ({selector: rule} or ["SELECTOR=RULE"]; selectors "first", "#N", an op type,
         a node-name glob; rules "flat", "epsilon:0.1", "alpha-beta:1,0", ...), epsilon, gamma, low/high
         (ZBox bounds), zero_bias. init: "onehot" or "logit". smoothgrad: noise_level, samples, seed.
-        integrated-gradients: steps, baseline. use_rules: average the LRP instead of the gradient.
+        integrated-gradients: steps, baseline (copied). use_rules: average the LRP instead of the gradient.
         occlusion: window, stride, fill, occlusion_mode ("remove" or "keep").
-        Raises relprop.Error for an unknown method, composite or rule, or an override matching no node.
+        Raises relprop.Error for an unknown method, composite or rule, an override matching no node or a NaN/Inf
+        number;
+        TypeError for rules, window or stride of the wrong type.
         """
     def __call__(self, x: ArrayLike, targets: int | Sequence[int] | None = None) -> Result:
-        """Explains a batch x [N, ...] (a C-contiguous float32 array is used without a copy).
+        """Explains a batch x [N, ...] of bool, integer or float values (a C-contiguous float32 array is
+        used without a copy).
 
-        targets: None (each sample's highest output), one class for all, or one per sample.
+        targets: None (each sample's highest output), one class for all, or one per sample (integers; -1:
+        that sample's highest). Raises relprop.Error (wrong shape, NaN/Inf, a target out of range) or
+        TypeError (targets that are not integers).
         """
     @property
     def model(self) -> Model:
@@ -174,7 +179,11 @@ def heatmap(
     scale: int = 1,
     channels_last: bool = False,
 ) -> npt.NDArray[np.uint8]:
-    """Relevance [H, W] or [C, H, W] -> uint8 RGB [H, W, 3]; [N, C, H, W] -> [N, H, W, 3] (zennit's imgify)."""
+    """Relevance [H, W] or [C, H, W] -> uint8 RGB [H, W, 3]; [N, C, H, W] -> [N, H, W, 3] (zennit's imgify).
+
+    overlay: a uint8 image [H, W(, C)], or one per sample [N, H, W, C] (N as the relevance's).
+    """
 
 def write_png(path: Union[str, os.PathLike[str]], image: ArrayLike) -> None:
-    """Writes a uint8 image [H, W] or [H, W, C] as a PNG file, all or nothing."""
+    """Writes a uint8 image [H, W] or [H, W, C] (or integers 0 to 255; floats are refused) as a PNG file, all
+    or nothing."""

@@ -58,7 +58,8 @@ void ExternalData::inline_into(onnx::TensorProto& tensor, int64_t bytes_per_elem
     const std::string label = "tensor '" + tensor.name() + "'";
     if (m_directory.empty())
         throw Error(label + " keeps its data in an external file, and a model read from memory has no folder to find "
-                            "it in: load the model from its path, or set ImportOptions::external_data_dir");
+                            "it in: load the model from its path, or give the data file's folder (ImportOptions::external_data_dir; "
+                            "Python: Model(..., external_data_dir=...))");
     std::string location;
     int64_t offset = 0, length = -1;
     for (const auto& kv : tensor.external_data()) {

@@ -95,8 +95,8 @@ TEST_CASE("external data: from memory it needs ImportOptions::external_data_dir"
     const std::string bytes = test::read_file(kModel);
     CHECK_THROWS_WITH_AS(load_onnx_buffer(bytes.data(), bytes.size()),
                          "ONNX buffer: initializer tensor 'features.0.weight' keeps its data in an external file, and a "
-                         "model read from memory has no folder to find it in: load the model from its path, or set "
-                         "ImportOptions::external_data_dir",
+                         "model read from memory has no folder to find it in: load the model from its path, or give the data "
+                         "file's folder (ImportOptions::external_data_dir; Python: Model(..., external_data_dir=...))",
                          Error);
     ImportOptions options;
     options.external_data_dir = fs::path(kModel).parent_path().string();

@@ -25,16 +25,24 @@ py::tuple shape_tuple(const Shape& shape) {
 // Every argument is taken as an object and converted here, so that a wrong type is a TypeError naming the
 // argument: pybind11's own message would repeat the arguments, for a model given as bytes the whole file.
 Model load_model(const py::object& source, const py::object& canonize, const py::object& device,
-                 const py::object& input_shape, const py::object& allow_nonfinite_weights) {
+                 const py::object& input_shape, const py::object& allow_nonfinite_weights,
+                 const py::object& external_data_dir) {
     LoadOptions options;
     options.canonize = cast_arg<std::string>(canonize, "canonize", "a text");
     options.device = cast_arg<std::string>(device, "device", "a text");
     options.import.allow_nonfinite = cast_arg<bool>(allow_nonfinite_weights, "allow_nonfinite_weights", "a bool");
     if (!input_shape.is_none()) options.import.input_shape = int_list(input_shape, "input_shape");
     const py::object os = py::module_::import("os");
-    if (py::isinstance<py::str>(source) || py::hasattr(source, "__fspath__")) {
-        // The file system's bytes (os.fsencode), not UTF-8: a name that is not valid UTF-8 is a valid path too.
-        const std::string path = os.attr("fsencode")(os.attr("fspath")(source)).cast<std::string>();
+    // The file system's bytes (os.fsencode), not UTF-8: a name that is not valid UTF-8 is a valid path too.
+    const auto fs_path = [&](const py::object& p) { return os.attr("fsencode")(os.attr("fspath")(p)).cast<std::string>(); };
+    const auto is_path = [](const py::object& p) { return py::isinstance<py::str>(p) || py::hasattr(p, "__fspath__"); };
+    if (!external_data_dir.is_none()) {
+        if (!is_path(external_data_dir))
+            throw py::type_error("external_data_dir must be a path (str or os.PathLike), got " + type_name(external_data_dir));
+        options.import.external_data_dir = fs_path(external_data_dir);
+    }
+    if (is_path(source)) {
+        const std::string path = fs_path(source);
         py::gil_scoped_release free_python;
         const OpenMpCall openmp;
         return Model::load(path, options);
@@ -62,6 +70,7 @@ Copies are cheap and share the model; any number of Attributors can explain one 
 )doc")
         .def(py::init(&load_model), py::arg("source"), py::kw_only(), py::arg("canonize") = "auto",
              py::arg("device") = "cpu", py::arg("input_shape") = py::none(), py::arg("allow_nonfinite_weights") = false,
+             py::arg("external_data_dir") = py::none(),
              R"doc(
 Loads an ONNX model.
 
@@ -72,6 +81,8 @@ device: "cpu", "cuda", "cuda:N" or "auto" (the GPU when one is usable, else the 
 input_shape: overrides the model's declared input shape (needed for symbolic spatial sizes);
     dimension 0 may be -1 (any batch size).
 allow_nonfinite_weights: accept NaN/Inf weights (refused by default, naming the tensor).
+external_data_dir: the folder of the model's external data file (model.onnx.data, as PyTorch's dynamo
+    exporter writes); default: the model file's folder. Needed for a model with external data given as bytes.
 Raises relprop.Error naming the file, node or op when the model can't be loaded.
 )doc")
         .def_property_readonly("input_shape", [](const Model& model) { return shape_tuple(model.input_shape()); },

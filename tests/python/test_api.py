@@ -146,3 +146,21 @@ def test_importing_relprop_imports_no_torch():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "[]"
+
+
+def test_a_dynamo_export_with_external_data_loads_from_its_path_or_bytes_and_its_folder():
+    """PyTorch's dynamo exporter keeps the weights in tiny_cnn.onnx.data next to the model."""
+    path = FIXTURES / "dynamo" / "tiny_cnn.onnx"
+    x = np.load(FIXTURES / "dynamo" / "input.npy")
+    want = np.load(FIXTURES / "dynamo" / "output.npy")
+    from_path = relprop.Attributor(relprop.Model(path), method="gradient")(x)
+    assert np.abs(from_path.logits - want).max() <= 1e-5 * np.abs(want).max()
+    with pytest.raises(relprop.Error, match=r"keeps its data in an external file, and a model read from memory has no "
+                                            r"folder to find it in.*Python: Model\(\.\.\., external_data_dir=\.\.\.\)"):
+        relprop.Model(path.read_bytes())
+    from_bytes = relprop.Model(path.read_bytes(), external_data_dir=path.parent)
+    assert [name for name, _ in from_bytes.nodes][:2] == ["features.0/Conv", "features.2/Relu"]
+    again = relprop.Attributor(from_bytes, method="gradient")(x)
+    assert np.array_equal(bits(again.relevance), bits(from_path.relevance))
+    with pytest.raises(TypeError, match="external_data_dir must be a path"):
+        relprop.Model(path, external_data_dir=3)

@@ -180,10 +180,10 @@ def test_a_misspelt_model_keyword_is_named_without_repeating_the_file():
     data = (DEMO / "digits.onnx").read_bytes()
     assert message(TypeError, lambda: relprop.Model(data, canonise="none")) == \
         "Model() got an unexpected keyword argument 'canonise'; it takes source, canonize, device, input_shape, " \
-        "allow_nonfinite_weights"
+        "allow_nonfinite_weights, external_data_dir"
     assert message(TypeError, lambda: relprop.Model(data, "none")) == \
         "Model() takes 1 positional argument (source), got 2; give canonize, device, input_shape, " \
-        "allow_nonfinite_weights by keyword"
+        "allow_nonfinite_weights, external_data_dir by keyword"
     assert message(TypeError, lambda: relprop.Model(data, canonize=None)) == "canonize: expected a text, got None"
     assert message(TypeError, lambda: relprop.Model(data, device=0)) == "device: expected a text, got int"
     assert message(TypeError, lambda: relprop.Model(data, allow_nonfinite_weights="yes")) == \

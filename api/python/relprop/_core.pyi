@@ -27,12 +27,15 @@ class Model:
         device: str = "cpu",
         input_shape: Sequence[int] | None = None,
         allow_nonfinite_weights: bool = False,
+        external_data_dir: str | os.PathLike[str] | None = None,
     ) -> None:
         """Loads an ONNX model (a path or the file's bytes).
 
         canonize: "auto", "none" or a comma list of passes ("auto,-densenet").
         device: "cpu", "cuda", "cuda:N" or "auto".
         input_shape: overrides the declared input shape (dimension 0 may be -1: any batch size).
+        external_data_dir: the folder of the model's external data (model.onnx.data); default: the model
+            file's folder. Needed for a model with external data given as bytes.
         Raises relprop.Error naming the file, node or op when the model can't be loaded.
         """
     @property

@@ -196,6 +196,39 @@ TEST_CASE("shard: usage errors; --device auto says it runs on the CPU") {
     CHECK(r.output.find("invalid device 'cuda:x': expected cpu, cuda, cuda:N or auto") != std::string::npos);
 }
 
+TEST_CASE("shard: a run without --shard and the shards of its folder never run at once") {
+    // Before, shards took only their own lock: an unsharded run with other settings that started
+    // before the folder's run.json existed wrote its first batch over the shards' outputs, then failed.
+    const fs::path images = digit_folder("shard-exclusive-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-exclusive") / "out";
+    fs::create_directories(out);
+    const std::string lock = (out / ".relprop.lock").string();
+    const auto under_lock = [&](const std::string& flock_option, const std::string& args) {
+        return run_shell("flock " + flock_option + lock + " -c '" + RELPROP_CLI + " " + args + "' 2>&1");
+    };
+    // An unsharded run holds the folder's lock alone: a shard of explain or evaluate stops at once.
+    const std::string busy = "relprop: error: " + out.string() +
+                             " (shard 0 of 2) is in use by a relprop run without --shard (it holds " + lock +
+                             "); wait for it to finish, or use another --out-dir\n";
+    auto r = under_lock("", explain(images, out, "--shard 0/2"));
+    CHECK(r.code == 1);
+    CHECK(r.output == busy);
+    r = under_lock("", "evaluate " + kModel + " " + images.string() +
+                           " --no-preprocess --methods gradient --step 64 --out-dir " + out.string() + " --shard 0/2");
+    CHECK(r.code == 1);
+    CHECK(r.output == busy);
+    CHECK(!fs::exists(out / "run.json"));
+    CHECK(!fs::exists(out / "index.shard-0-of-2.csv"));
+    // Shards hold it shared: an unsharded run stops at once, while another shard runs.
+    r = under_lock("-s ", explain(images, out, ""));
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + out.string() + " is in use by another relprop run (it holds " + lock +
+                          "); wait for it to finish, or use another --out-dir\n");
+    r = under_lock("-s ", explain(images, out, "--shard 1/2"));
+    CHECK(r.code == 0);
+    CHECK(r.output.find("shard 1 of 2 (--shard 1/2): explained 1 of its 1 input(s), 0 already done") != std::string::npos);
+}
+
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
     const fs::path images = digit_folder("shard-batch-images", 12);
     const fs::path single = scratch_dir("shard-batch-single") / "out", sharded = scratch_dir("shard-batch-two") / "out";

@@ -4,8 +4,9 @@
 // With --out-dir each sample's curves are kept in DIR/samples/<name>.csv as soon as its chunk is done,
 // and a rerun with the same settings (DIR/run.json) evaluates only the samples that are missing.
 // With --shard K/N (tools/cli/shard.h, the split of `relprop explain`) a run evaluates only the samples
-// of its share of the input files into the shared folder, locks only its shard, and the shard that
-// finds every sample of every shard finished writes curves.csv, summary.json and the plots.
+// of its share of the input files into the shared folder, locks its shard (and the folder shared, as
+// explain does), and the shard that finds every sample of every shard finished writes curves.csv,
+// summary.json and the plots.
 #include "tools/cli/evaluate.h"
 
 #include <unistd.h>
@@ -410,16 +411,16 @@ int run_evaluate(const EvaluateCommand& c) {
     std::vector<OutputLocation> outputs{{"--out-dir", c.out_dir, true}, {"--curves", c.curves, false}};
     for (const std::string& path : plot_paths(c, base)) outputs.push_back({"--plot", path, false});
     check_output_locations(c.model, c.inputs, c.method, files, map_folders, outputs);
-    std::optional<FolderLock> lock;
+    std::optional<FolderLock> lock, shard_lock;
     if (!c.out_dir.empty()) {
         std::error_code ec;
         fs::create_directories(c.out_dir, ec);
         if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
-        if (shard.active() && !c.merge_only)  // (a merge only reads; it takes the merge lock below)
-            lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock",
-                         " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")");
-        else if (!shard.active())
-            lock.emplace(c.out_dir);
+        const std::string scope =
+            shard.active() ? " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")" : "";
+        if (!c.merge_only)  // (a merge only reads; it takes the merge lock below)
+            lock.emplace(c.out_dir, kLockFileName, scope, shard.active() ? LockMode::Shared : LockMode::Exclusive);
+        if (shard.active() && !c.merge_only) shard_lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock", scope);
     }
 
     const std::vector<int64_t> targets = parse_targets(c.target);
@@ -534,7 +535,7 @@ int run_evaluate(const EvaluateCommand& c) {
                          static_cast<long long>(shard.index), static_cast<long long>(shard.count),
                          shard.origin.c_str(), pending.size(), static_cast<long long>(own),
                          static_cast<long long>(own - static_cast<int64_t>(pending.size())), c.out_dir.c_str());
-        merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", true);
+        merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", LockMode::Wait);
         read_finished();
         const std::string missing = missing_samples(per_sample, batch, shard.count);
         if (!missing.empty() && c.merge_only) throw Error(c.out_dir + ": " + missing + ", then merge");

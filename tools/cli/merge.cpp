@@ -44,7 +44,7 @@ std::string first_names(const std::vector<std::string>& names) {
 MergeResult merge_shards(const std::string& out_dir) {
     const fs::path dir(out_dir);
     const RunIdentity run = read_sharded_run_file(dir / "run.json", out_dir);  // created once, never changed
-    const FolderLock lock(out_dir, ".relprop.merge.lock", "", true);
+    const FolderLock lock(out_dir, ".relprop.merge.lock", "", LockMode::Wait);
     const std::vector<std::string> files = listed_inputs(run);
 
     std::map<std::string, std::vector<Row>> rows_of;   // input → its rows

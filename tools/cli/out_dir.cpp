@@ -5,7 +5,7 @@
 // model (DIR/run.json, written once the first batch is done) skips the inputs whose outputs are there,
 // so an interrupted run resumes. One run at a time per folder (tools/cli/folder_lock.h); every file is
 // written all or nothing (io/file_write.h). With --shard K/N (tools/cli/shard.h) a run explains only
-// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks only its shard,
+// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks its shard (and the folder shared),
 // and the shard that finds every other one complete merges the index (tools/cli/merge.h).
 #include <signal.h>
 #include <unistd.h>
@@ -15,6 +15,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -107,10 +108,12 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir)) throw Error(oo.out_dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    const FolderLock lock(oo.out_dir, shard.active() ? ".relprop." + shard.tag() + ".lock" : kLockFileName,
-                          shard.active() ? " (shard " + std::to_string(shard.index) + " of " +
-                                               std::to_string(shard.count) + ")"
-                                         : "");
+    // The folder's lock, shared by its shards (an unsharded run holds it alone), and the shard's own.
+    const std::string scope =
+        shard.active() ? " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")" : "";
+    const FolderLock lock(oo.out_dir, kLockFileName, scope, shard.active() ? LockMode::Shared : LockMode::Exclusive);
+    std::optional<FolderLock> shard_lock;
+    if (shard.active()) shard_lock.emplace(oo.out_dir, ".relprop." + shard.tag() + ".lock", scope);
 
     identity.settings = settings_json(mo, io, eo, oo);
     const fs::path run_file = dir / "run.json";

@@ -184,7 +184,15 @@ TEST_CASE("shard: usage errors; --device auto says it runs on the CPU") {
     CHECK(r.output.find("starts at task 2 (SLURM_ARRAY_TASK_MIN), not 0") != std::string::npos);
     r = relprop_cli("merge " + (scratch_dir("shard-usage") / "none").string());
     CHECK(r.code == 1);
-    CHECK(r.output.find("has no run.json") != std::string::npos);
+    CHECK(r.output == "relprop: error: " + (scratch_dir("shard-usage") / "none").string() + ": no such folder\n");
+    r = relprop_cli("merge " + scratch_dir("shard-usage-empty").string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + scratch_dir("shard-usage-empty").string() +
+                          " has no run.json: no shard has finished a batch there yet (or it is not an --out-dir)\n");
+    r = relprop_cli("merge " + (images / "img_00.png").string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + (images / "img_00.png").string() +
+                          " is not a folder (give the --out-dir of the shards)\n");
 
     r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --device auto",
                     "CUDA_VISIBLE_DEVICES=3 ");
@@ -227,6 +235,59 @@ TEST_CASE("shard: a run without --shard and the shards of its folder never run a
     r = under_lock("-s ", explain(images, out, "--shard 1/2"));
     CHECK(r.code == 0);
     CHECK(r.output.find("shard 1 of 2 (--shard 1/2): explained 1 of its 1 input(s), 0 already done") != std::string::npos);
+}
+
+TEST_CASE("shard: merge and the shards name what is wrong with run.json; none, a file, an unsharded evaluation") {
+    const fs::path images = digit_folder("shard-runfile-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-runfile") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    const std::string run_file = (out / "run.json").string(), original = bytes_of(run_file);
+    const auto edited = [&](const std::string& from, const std::string& to) {
+        std::string text = original;
+        REQUIRE(text.find(from) != std::string::npos);
+        text.replace(text.find(from), from.size(), to);
+        std::ofstream(run_file, std::ios::binary) << text;
+    };
+    // Before: "relprop: error: stoll" (or stoull, stoi), and a count of -2 gave shards numbered -598... of -2.
+    for (const std::string count : {"x", "-2", "0", "99999999999999999999"}) {
+        INFO(count);
+        edited("\"shards\": 2", "\"shards\": " + count);
+        const std::string message = "relprop: error: " + run_file + ": \"shards\": '" + count +
+                                    "' is not a shard count from 1 to 1000000 (was the file edited?); restore it, or "
+                                    "use another --out-dir\n";
+        auto r = relprop_cli("merge " + out.string());
+        CHECK(r.code == 1);
+        CHECK(r.output == message);
+        r = relprop_cli(explain(images, out, "--shard 1/2"));
+        CHECK(r.code == 1);
+        CHECK(r.output == message);
+    }
+    edited("\"bytes\": ", "\"bytes\": abc");
+    auto r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.starts_with("relprop: error: " + run_file + ": not a run.json of relprop explain or evaluate "
+                               "--out-dir (the model file's bytes are 'abc"));
+    edited("\"inputs_hex\": [\"", "\"inputs_hex\": [\"zz");
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": not a run.json of relprop explain or evaluate --out-dir (inputs_hex holds \"zz") !=
+          std::string::npos);
+    std::ofstream(run_file, std::ios::binary) << original;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": 1 of 6 input(s) not finished: shard 1 of 2: 1 (" + images.string() + "/img_05.png)") !=
+          std::string::npos);
+
+    // An evaluation without --shard: already complete (before: "not a run.json of relprop explain --out-dir").
+    const fs::path evaluated = scratch_dir("shard-runfile-evaluate") / "out";
+    REQUIRE(relprop_cli("evaluate " + kModel + " " + images.string() +
+                        " --no-preprocess --methods gradient --step 64 --out-dir " + evaluated.string())
+                .code == 0);
+    r = relprop_cli("merge " + evaluated.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + evaluated.string() + " is not split into shards (" +
+                          (evaluated / "run.json").string() + ": an evaluation without --shard): its curves.csv "
+                          "and summary.json are already complete; relprop merge is for --shard runs\n");
 }
 
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {

@@ -290,6 +290,40 @@ TEST_CASE("shard: merge and the shards name what is wrong with run.json; none, a
                           "and summary.json are already complete; relprop merge is for --shard runs\n");
 }
 
+TEST_CASE("shard: an input whose rows in its shard file repeat or cannot be read is redone, not merged twice") {
+    // img_00..img_05 in 2 shards: shard 0 has 5, shard 1 has img_05.
+    const fs::path images = digit_folder("shard-rows-images", 6);
+    const fs::path out = scratch_dir("shard-rows") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    auto r = relprop_cli(explain(images, out, "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    REQUIRE(r.output.find("every shard is complete: merged 6 input(s), 6 row(s) into index.csv") != std::string::npos);
+    const std::string merged = bytes_of(out / "index.csv");
+    const fs::path shard0 = out / "index.shard-0-of-2.csv";
+    const std::string rows = bytes_of(shard0);
+    const size_t second = rows.find('\n') + 1, third = rows.find('\n', second) + 1;
+    const std::string first_row = rows.substr(second, third - second), input = first_row.substr(0, first_row.find(','));
+    const std::string not_finished = "relprop: error: " + out.string() + ": 1 of 6 input(s) not finished: shard 0 of 2: 1 (" +
+                                     input + "); run those shards again (resubmit their tasks), then merge\n";
+    // A row twice (before: "merged 6 input(s), 7 row(s)", the input listed twice in index.csv).
+    std::ofstream(shard0, std::ios::binary) << rows + first_row;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == not_finished);
+    r = relprop_cli(explain(images, out, "--shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 5 input(s), 4 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 6 input(s), 6 row(s)") != std::string::npos);
+    CHECK(bytes_of(out / "index.csv") == merged);
+    // A row whose sample is not a number and a good copy of it (before: the unreadable row was skipped and the input counted as done).
+    std::string bad = bytes_of(shard0);
+    bad.insert(bad.find(input + ",0,") + input.size() + 1, "x");
+    std::ofstream(shard0, std::ios::binary) << bad + first_row;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == not_finished);
+}
+
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
     const fs::path images = digit_folder("shard-batch-images", 12);
     const fs::path single = scratch_dir("shard-batch-single") / "out", sharded = scratch_dir("shard-batch-two") / "out";

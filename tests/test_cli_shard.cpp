@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -54,24 +55,31 @@ std::string explain(const fs::path& images, const fs::path& out, const std::stri
            out.string() + " " + extra;
 }
 
+// `command(out, extra)`, the command line of explain or evaluate over img_00..img_11 (SHA-256 of the
+// name mod 3 puts 5, 4 and 3 of them in shards 0, 1 and 2): an unsharded run into `single`, then
+// shards 0 and 1 of 3 into `sharded`. Shard 0 says what it `did` with its 5 `unit`s and that 7 are
+// not finished; nothing of `merged` is written while shard 2 is missing.
+void unsharded_then_two_of_three(const std::function<std::string(const fs::path&, const std::string&)>& command,
+                                 const fs::path& single, const fs::path& sharded, const std::string& did,
+                                 const std::string& unit, const std::vector<std::string>& merged) {
+    REQUIRE(relprop_cli(command(single, "")).code == 0);
+    const auto r = relprop_cli(command(sharded, "--shard 0/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): " + did + " 5 of its 5 " + unit + "(s), 0 already done") !=
+          std::string::npos);
+    CHECK(r.output.find("not merged yet: 7 of 12 " + unit + "(s) not finished: shard 1 of 3: 4 (") != std::string::npos);
+    REQUIRE(relprop_cli(command(sharded, "--shard 1/3")).code == 0);
+    for (const std::string& file : merged) CHECK(!fs::exists(sharded / file));
+}
+
 }  // namespace
 
 TEST_CASE("shard: three shards merge into an unsharded run's index, byte for byte") {
     const fs::path images = digit_folder("shard-images", 12);
     const fs::path single = scratch_dir("shard-single") / "out", sharded = scratch_dir("shard-three") / "out";
-    auto r = relprop_cli(explain(images, single, ""));
-    REQUIRE(r.code == 0);
-
-    // img_00..img_11 in 3 shards (SHA-256 of the name mod 3): shard 0 has 5, shard 1 has 4, shard 2 has 3.
-    r = relprop_cli(explain(images, sharded, "--shard 0/3"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): explained 5 of its 5 input(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 7 of 12 input(s) not finished: shard 1 of 3: 4 (") != std::string::npos);
-    r = relprop_cli(explain(images, sharded, "--shard 1/3"));
-    REQUIRE(r.code == 0);
-    CHECK(!fs::exists(sharded / "index.csv"));
-    CHECK(!fs::exists(sharded / "index.json"));
-    r = relprop_cli("merge " + sharded.string());
+    unsharded_then_two_of_three([&](const fs::path& out, const std::string& extra) { return explain(images, out, extra); },
+                                single, sharded, "explained", "input", {"index.csv", "index.json"});
+    auto r = relprop_cli("merge " + sharded.string());
     CHECK(r.code == 1);
     CHECK(r.output.find("relprop: error: " + sharded.string() + ": 3 of 12 input(s) not finished: shard 2 of 3: 3 (" +
                         images.string() + "/img_") != std::string::npos);
@@ -362,21 +370,11 @@ std::string evaluate(const fs::path& images, const fs::path& out, const std::str
 TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv and summary.json") {
     const fs::path images = digit_folder("evshard-images", 12);
     const fs::path single = scratch_dir("evshard-single") / "out", sharded = scratch_dir("evshard-three") / "out";
-    auto r = relprop_cli(evaluate(images, single, ""));
-    REQUIRE(r.code == 0);
-
-    // img_00..img_11 in 3 shards: shard 0 has 5, shard 1 has 4, shard 2 has 3 (as for explain).
-    r = relprop_cli(evaluate(images, sharded, "--shard 0/3"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): evaluated 5 of its 5 sample(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 7 of 12 sample(s) not finished: shard 1 of 3: 4 (img_") != std::string::npos);
-    CHECK(!fs::exists(sharded / "curves.csv"));
-    r = relprop_cli(evaluate(images, sharded, "--shard 1/3"));
-    REQUIRE(r.code == 0);
-    CHECK(!fs::exists(sharded / "summary.json"));
+    unsharded_then_two_of_three([&](const fs::path& out, const std::string& extra) { return evaluate(images, out, extra); },
+                                single, sharded, "evaluated", "sample", {"curves.csv", "summary.json"});
 
     // By hand, with shard 2 missing: it is named, exit 1, nothing written.
-    r = relprop_cli("merge " + sharded.string());
+    auto r = relprop_cli("merge " + sharded.string());
     CHECK(r.code == 1);
     CHECK(r.output.find("3 of 12 sample(s) not finished: shard 2 of 3: 3 (img_03, img_04, img_08);") != std::string::npos);
     CHECK(r.output.find("run those shards again (resubmit their tasks), then merge") != std::string::npos);

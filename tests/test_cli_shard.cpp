@@ -332,6 +332,33 @@ TEST_CASE("shard: an input whose rows in its shard file repeat or cannot be read
     CHECK(r.output == not_finished);
 }
 
+TEST_CASE("shard: rows made under a run.json that was deleted count neither for their shard nor in the merge") {
+    const fs::path images = digit_folder("shard-restart-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-restart") / "out", single = scratch_dir("shard-restart-single") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(explain(images, out, "--shard 1/2")).code == 0);
+    REQUIRE(fs::exists(out / "index.csv"));
+    // Started over with other settings: without run.json the folder holds nothing finished. Before,
+    // shard 0 merged shard 1's rows of the old settings at once ("every shard is complete: merged 6").
+    fs::remove(out / "run.json");
+    auto r = relprop_cli(explain(images, out, "--shard 0/2 --composite epsilon-plus"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 5 of its 5 input(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 1 of 6 input(s) not finished: shard 1 of 2: 1 (" +
+                        (images / "img_05.png").string() + ")") != std::string::npos);
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": 1 of 6 input(s) not finished: shard 1 of 2: 1 (") != std::string::npos);
+    // Shard 1 redoes its input under the new run.json (before: "explained 0 of its 1 input(s), 1 already done").
+    r = relprop_cli(explain(images, out, "--shard 1/2 --composite epsilon-plus"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 1 input(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 6 input(s), 6 row(s)") != std::string::npos);
+    REQUIRE(relprop_cli(explain(images, single, "--composite epsilon-plus")).code == 0);
+    CHECK(bytes_of(out / "index.csv") == bytes_of(single / "index.csv"));
+    CHECK(bytes_of(out / "img_05.npy") == bytes_of(single / "img_05.npy"));
+}
+
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
     const fs::path images = digit_folder("shard-batch-images", 12);
     const fs::path single = scratch_dir("shard-batch-single") / "out", sharded = scratch_dir("shard-batch-two") / "out";

@@ -51,6 +51,7 @@ MergeResult merge_shards(const std::string& out_dir) {
     std::map<std::string, std::vector<int64_t>> found;  // input → the shards whose files hold it
     for (int64_t k = 0; k < run.shards; ++k) {
         const Shard shard{k, run.shards, ""};
+        if (!shard_rows_current(dir, shard.tag())) continue;  // rows made under another run.json, or none
         std::map<std::string, bool> seen;
         for (Row& r : read_index(dir, "index." + shard.tag() + ".csv")) {
             if (!seen[r.input]) found[r.input].push_back(k);

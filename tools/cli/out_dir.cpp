@@ -121,11 +121,12 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
     if (pinned) check_run_file(run_file, identity, oo.out_dir);
     remove_stale_temporaries(dir);
 
-    // Rows count only under the run.json they were made with; rows of inputs no longer finished are
-    // dropped: the index is rewritten with the ones kept.
+    // Rows count only under the run.json they were made with (a shard's: the one its mark names); rows
+    // of inputs no longer finished are dropped: the index is rewritten with the ones kept.
     const std::string index_name = shard.active() ? "index." + shard.tag() + ".csv" : "index.csv";
     const fs::path index_file = dir / index_name;
-    std::vector<Row> rows = pinned ? read_index(dir, index_name) : std::vector<Row>{};
+    bool rows_current = pinned && (!shard.active() || shard_rows_current(dir, shard.tag()));
+    std::vector<Row> rows = rows_current ? read_index(dir, index_name) : std::vector<Row>{};
     std::set<std::string> done;
     for (const Row& r : rows) done.insert(r.input);
     write_text(index_file, index_csv(rows));
@@ -178,6 +179,8 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
             // before writing their first outputs, so that a shard another one's run.json refuses
             // writes nothing; the single writer of an unsharded folder pins it after them.
             if (!pinned && shard.active()) pin_run_file(run_file, identity, oo.out_dir);
+            if (!rows_current && shard.active()) record_shard_rows_run(dir, shard.tag());
+            rows_current = true;
             write_files_atomic(outputs);
             if (!pinned && !shard.active()) pin_run_file(run_file, identity, oo.out_dir);
             pinned = true;

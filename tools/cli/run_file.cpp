@@ -118,6 +118,23 @@ void pin_run_file(const fs::path& run_file, const RunIdentity& run, const std::s
     if (!create_file_once(run_file.string(), run_json(run), "run.json")) check_run_file(run_file, run, out_dir);
 }
 
+namespace {
+
+fs::path shard_run_mark(const fs::path& dir, const std::string& tag) { return dir / (".relprop." + tag + ".run"); }
+
+std::string run_file_digest(const fs::path& dir) { return sha256_hex(read_text(dir / "run.json")) + "\n"; }
+
+}  // namespace
+
+bool shard_rows_current(const fs::path& dir, const std::string& tag) {
+    std::error_code ec;
+    return fs::exists(dir / "run.json", ec) && read_text(shard_run_mark(dir, tag)) == run_file_digest(dir);
+}
+
+void record_shard_rows_run(const fs::path& dir, const std::string& tag) {
+    write_file_atomic(shard_run_mark(dir, tag).string(), run_file_digest(dir), ".relprop." + tag + ".run");
+}
+
 RunIdentity read_sharded_run_file(const fs::path& run_file, const std::string& out_dir) {
     std::error_code ec;
     if (!fs::exists(run_file.parent_path(), ec)) throw Error(out_dir + ": no such folder");

@@ -448,6 +448,31 @@ TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv 
     CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
 }
 
+TEST_CASE("shard: evaluate after run.json was deleted: earlier curves count neither for shards nor unsharded") {
+    const fs::path images = digit_folder("evshard-restart-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("evshard-restart") / "out", single = scratch_dir("evshard-restart-single") / "out";
+    REQUIRE(relprop_cli(evaluate(images, out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(evaluate(images, out, "--shard 1/2")).code == 0);
+    REQUIRE(fs::exists(out / "curves.csv"));
+    // Before: "evaluated 0 of its 5 sample(s), 5 already done" and curves.csv of seed 0 under --seed 5.
+    fs::remove(out / "run.json");
+    auto r = relprop_cli(evaluate(images, out, "--shard 0/2 --seed 5"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("evaluated 5 of its 5 sample(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 1 of 6 sample(s) not finished: shard 1 of 2: 1 (img_05);") != std::string::npos);
+    r = relprop_cli(evaluate(images, out, "--shard 1/2 --seed 5"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("evaluated 1 of its 1 sample(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete") != std::string::npos);
+    REQUIRE(relprop_cli(evaluate(images, single, "--seed 5")).code == 0);
+    CHECK(bytes_of(out / "curves.csv") == bytes_of(single / "curves.csv"));
+    // Unsharded the same (before: "0 of 6 samples evaluated in this run").
+    fs::remove(single / "run.json");
+    r = relprop_cli(evaluate(images, single, "--seed 7"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("(6 of 6 samples evaluated in this run)") != std::string::npos);
+}
+
 TEST_CASE("shard: evaluate --shard needs --out-dir") {
     const auto r = relprop_cli("evaluate " + kModel + " " + kDemo + " --no-preprocess --shard 0/2");
     CHECK(r.code == 1);

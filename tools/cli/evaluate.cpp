@@ -442,10 +442,23 @@ int run_evaluate(const EvaluateCommand& c) {
         identity.inputs = c.inputs.inputs;
     }
     const size_t expected = specs.size() * base.metrics.size() * 2;
+    // Samples count only under the run.json they were made with: none when there is no run.json (it
+    // was deleted to start over), and a shard's only under the run.json its mark names
+    // (shard_rows_current, tools/cli/run_file.h), read again each time: other shards record theirs.
+    bool run_file_found = false;
+    auto shard_of_sample = [&](int64_t i) { return shard_of_key(shard_key(batch.sources[i]), shard.count); };
+    std::map<int64_t, bool> shard_current;
+    auto counts = [&](int64_t i) {
+        if (!shard.active()) return run_file_found;
+        const int64_t k = shard_of_sample(i);
+        if (!shard_current.count(k)) shard_current[k] = shard_rows_current(dir, Shard{k, shard.count, ""}.tag());
+        return shard_current[k];
+    };
     // Reads back the curves of the samples kept in DIR/samples that are not in memory yet.
     auto read_finished = [&] {
+        shard_current.clear();
         for (int64_t i = 0; i < n; ++i) {
-            if (!per_sample[i].empty()) continue;
+            if (!per_sample[i].empty() || !counts(i)) continue;
             std::vector<PerturbationCurve> got = read_sample_csv(dir / "samples" / (batch.names[i] + ".csv"), i);
             if (got.size() != expected) continue;
             target_of[i] = got[0].target;
@@ -456,6 +469,7 @@ int run_evaluate(const EvaluateCommand& c) {
         if (std::set<std::string>(batch.names.begin(), batch.names.end()).size() != batch.names.size())
             throw Error("--out-dir: two inputs have the same name (their outputs would collide)");
         std::ifstream in(dir / "run.json");
+        run_file_found = static_cast<bool>(in);
         std::string previous;
         if (shard.active()) {
             if (in) check_run_file(dir / "run.json", identity, c.out_dir);
@@ -467,6 +481,16 @@ int run_evaluate(const EvaluateCommand& c) {
                         "): use another --out-dir");
         }
         read_finished();
+        // This run's samples that do not count are removed before any is written: run.json (or the
+        // shard's mark) will name this run's settings, under which they would count.
+        const bool own_current = shard.active() ? shard_rows_current(dir, shard.tag()) : run_file_found;
+        for (int64_t i = 0; i < n && !own_current && !c.merge_only; ++i) {
+            if (shard.active() && shard_of_sample(i) != shard.index) continue;
+            std::error_code ec;
+            fs::remove(dir / "samples" / (batch.names[i] + ".csv"), ec);
+            if (ec) throw Error((dir / "samples" / (batch.names[i] + ".csv")).string() + ": cannot remove the curves "
+                                "of an earlier run (a folder without run.json holds nothing finished): " + ec.message());
+        }
     }
     // This run's samples: those of its shard's input files (every sample when not sharded) not finished.
     const std::vector<std::string> mine_list = inputs_of_shard(shard, files);
@@ -514,6 +538,7 @@ int run_evaluate(const EvaluateCommand& c) {
             if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
             if (shard.active() && !pinned) {
                 pin_run_file(dir / "run.json", identity, c.out_dir);
+                if (!shard_rows_current(dir, shard.tag())) record_shard_rows_run(dir, shard.tag());
                 std::string args;
                 for (const std::string& a : c.arguments) args += a + '\0';
                 create_file_once((dir / kEvaluateArgumentsFile).string(), args, kEvaluateArgumentsFile);

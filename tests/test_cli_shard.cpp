@@ -72,6 +72,22 @@ void unsharded_then_two_of_three(const std::function<std::string(const fs::path&
     for (const std::string& file : merged) CHECK(!fs::exists(sharded / file));
 }
 
+// `command(out, extra)` over img_00..img_05 (shard 1 of 2 has img_05) in both shards into `out`, then
+// run.json deleted (the folder started over) and shard 0 run again with `other` settings: it redoes
+// all 5 of its `unit`s and names shard 1's one, `missing`, as not finished.
+void both_shards_then_restart(const std::function<std::string(const fs::path&, const std::string&)>& command,
+                              const fs::path& out, const std::string& other, const std::string& did,
+                              const std::string& unit, const std::string& missing) {
+    REQUIRE(relprop_cli(command(out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(command(out, "--shard 1/2")).code == 0);
+    fs::remove(out / "run.json");
+    const auto r = relprop_cli(command(out, "--shard 0/2 " + other));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find(did + " 5 of its 5 " + unit + "(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 1 of 6 " + unit + "(s) not finished: shard 1 of 2: 1 (" + missing + ");") !=
+          std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("shard: three shards merge into an unsharded run's index, byte for byte") {
@@ -335,18 +351,11 @@ TEST_CASE("shard: an input whose rows in its shard file repeat or cannot be read
 TEST_CASE("shard: rows made under a run.json that was deleted count neither for their shard nor in the merge") {
     const fs::path images = digit_folder("shard-restart-images", 6);  // shard 1 of 2: img_05
     const fs::path out = scratch_dir("shard-restart") / "out", single = scratch_dir("shard-restart-single") / "out";
-    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
-    REQUIRE(relprop_cli(explain(images, out, "--shard 1/2")).code == 0);
-    REQUIRE(fs::exists(out / "index.csv"));
     // Started over with other settings: without run.json the folder holds nothing finished. Before,
     // shard 0 merged shard 1's rows of the old settings at once ("every shard is complete: merged 6").
-    fs::remove(out / "run.json");
-    auto r = relprop_cli(explain(images, out, "--shard 0/2 --composite epsilon-plus"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("explained 5 of its 5 input(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 1 of 6 input(s) not finished: shard 1 of 2: 1 (" +
-                        (images / "img_05.png").string() + ")") != std::string::npos);
-    r = relprop_cli("merge " + out.string());
+    both_shards_then_restart([&](const fs::path& o, const std::string& extra) { return explain(images, o, extra); },
+                             out, "--composite epsilon-plus", "explained", "input", (images / "img_05.png").string());
+    auto r = relprop_cli("merge " + out.string());
     CHECK(r.code == 1);
     CHECK(r.output.find(": 1 of 6 input(s) not finished: shard 1 of 2: 1 (") != std::string::npos);
     // Shard 1 redoes its input under the new run.json (before: "explained 0 of its 1 input(s), 1 already done").
@@ -451,16 +460,10 @@ TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv 
 TEST_CASE("shard: evaluate after run.json was deleted: earlier curves count neither for shards nor unsharded") {
     const fs::path images = digit_folder("evshard-restart-images", 6);  // shard 1 of 2: img_05
     const fs::path out = scratch_dir("evshard-restart") / "out", single = scratch_dir("evshard-restart-single") / "out";
-    REQUIRE(relprop_cli(evaluate(images, out, "--shard 0/2")).code == 0);
-    REQUIRE(relprop_cli(evaluate(images, out, "--shard 1/2")).code == 0);
-    REQUIRE(fs::exists(out / "curves.csv"));
     // Before: "evaluated 0 of its 5 sample(s), 5 already done" and curves.csv of seed 0 under --seed 5.
-    fs::remove(out / "run.json");
-    auto r = relprop_cli(evaluate(images, out, "--shard 0/2 --seed 5"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("evaluated 5 of its 5 sample(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 1 of 6 sample(s) not finished: shard 1 of 2: 1 (img_05);") != std::string::npos);
-    r = relprop_cli(evaluate(images, out, "--shard 1/2 --seed 5"));
+    both_shards_then_restart([&](const fs::path& o, const std::string& extra) { return evaluate(images, o, extra); },
+                             out, "--seed 5", "evaluated", "sample", "img_05");
+    auto r = relprop_cli(evaluate(images, out, "--shard 1/2 --seed 5"));
     REQUIRE(r.code == 0);
     CHECK(r.output.find("evaluated 1 of its 1 sample(s), 0 already done") != std::string::npos);
     CHECK(r.output.find("every shard is complete") != std::string::npos);

@@ -368,6 +368,23 @@ TEST_CASE("shard: rows made under a run.json that was deleted count neither for 
     CHECK(bytes_of(out / "img_05.npy") == bytes_of(single / "img_05.npy"));
 }
 
+TEST_CASE("shard: a name with a line break stays on the one line that says what is not merged") {
+    // SHA-256 mod 2: "new\nline.png" is in shard 0, img_05.png in shard 1. Before, the line broke in two.
+    const fs::path images = scratch_dir("shard-newline-images");
+    fs::copy_file(digit_folder("shard-newline-digits", 6) / "img_05.png", images / "img_05.png",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(images / "img_05.png", images / "new\nline.png", fs::copy_options::overwrite_existing);
+    auto r = relprop_cli(explain(images, scratch_dir("shard-newline") / "explained", "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("not merged yet: 1 of 2 input(s) not finished: shard 0 of 2: 1 (" + images.string() +
+                        "/new\\nline.png); run those shards again") != std::string::npos);
+    r = relprop_cli("evaluate " + kModel + " " + images.string() + " --no-preprocess --methods gradient --step 64 "
+                    "--out-dir " + (scratch_dir("shard-newline") / "evaluated").string() + " --shard 1/2");
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("not merged yet: 1 of 2 sample(s) not finished: shard 0 of 2: 1 (new\\nline); run those shards") !=
+          std::string::npos);
+}
+
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
     const fs::path images = digit_folder("shard-batch-images", 12);
     const fs::path single = scratch_dir("shard-batch-single") / "out", sharded = scratch_dir("shard-batch-two") / "out";

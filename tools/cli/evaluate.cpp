@@ -566,7 +566,7 @@ int run_evaluate(const EvaluateCommand& c) {
         if (!missing.empty() && c.merge_only) throw Error(c.out_dir + ": " + missing + ", then merge");
         if (!missing.empty()) {
             std::fprintf(said, "not merged yet: %s (the last shard to finish writes curves.csv and summary.json)\n",
-                         missing.c_str());
+                         printable(missing).c_str());  // one line, whatever the names
             return 0;
         }
         std::fprintf(said, "every shard is complete: writing curves.csv, summary.json and the plots\n");

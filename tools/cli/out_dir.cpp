@@ -211,7 +211,7 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
                     merged.inputs, merged.rows);
     else
         std::printf("not merged yet: %s (the last shard to finish merges, or run `relprop merge %s`)\n",
-                    merged.problems.c_str(), oo.out_dir.c_str());
+                    printable(merged.problems).c_str(), oo.out_dir.c_str());  // one line, whatever the names
     return 0;
 }
 

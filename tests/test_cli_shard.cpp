@@ -368,6 +368,38 @@ TEST_CASE("shard: rows made under a run.json that was deleted count neither for 
     CHECK(bytes_of(out / "img_05.npy") == bytes_of(single / "img_05.npy"));
 }
 
+TEST_CASE("shard: a shard file cut inside the rows of a .npy batch: that input is redone, merge does not count it") {
+    const fs::path images = digit_folder("shard-cut-images", 6);  // img_00..img_04 in shard 0 of 2, img_05 in 1
+    const std::string npy = kDemo + "digits_batch.npy";           // 6 samples, in shard 0
+    const fs::path out = scratch_dir("shard-cut") / "out", single = scratch_dir("shard-cut-single") / "out";
+    const auto command = [&](const fs::path& o, const std::string& extra) {
+        return "explain " + kModel + " " + images.string() + " " + npy + " --no-preprocess --batch-size 1 --out-dir " +
+               o.string() + " " + extra;
+    };
+    REQUIRE(relprop_cli(command(single, "")).code == 0);
+    REQUIRE(relprop_cli(command(out, "--shard 0/2")).code == 0);
+    auto r = relprop_cli(command(out, "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    REQUIRE(r.output.find("every shard is complete: merged 7 input(s), 12 row(s)") != std::string::npos);
+    // The batch's rows come last (as its argument does); a kill during their append (a write stops at a
+    // page boundary on a fatal signal) left two whole rows and part of the third.
+    const fs::path shard0 = out / "index.shard-0-of-2.csv";
+    const std::string rows = bytes_of(shard0);
+    const size_t third = rows.find(npy + ",2,");
+    REQUIRE(third != std::string::npos);
+    std::ofstream(shard0, std::ios::binary | std::ios::trunc) << rows.substr(0, third + npy.size() + 5);
+    // Before: "merged 7 input(s), 10 row(s)", the batch counted as done with 2 of its 6 samples.
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + out.string() + ": 1 of 7 input(s) not finished: shard 0 of 2: 1 (" + npy +
+                          "); run those shards again (resubmit their tasks), then merge\n");
+    r = relprop_cli(command(out, "--shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 6 input(s), 5 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 7 input(s), 12 row(s)") != std::string::npos);
+    CHECK(bytes_of(out / "index.csv") == bytes_of(single / "index.csv"));
+}
+
 TEST_CASE("shard: a name with a line break stays on the one line that says what is not merged") {
     // SHA-256 mod 2: "new\nline.png" is in shard 0, img_05.png in shard 1. Before, the line broke in two.
     const fs::path images = scratch_dir("shard-newline-images");

@@ -400,6 +400,20 @@ TEST_CASE("shard: a shard file cut inside the rows of a .npy batch: that input i
     CHECK(bytes_of(out / "index.csv") == bytes_of(single / "index.csv"));
 }
 
+TEST_CASE("shard: a merge that has to wait for another says so") {
+    const fs::path images = digit_folder("shard-wait-images", 6);
+    const fs::path out = scratch_dir("shard-wait") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(explain(images, out, "--shard 1/2")).code == 0);
+    // Another merge holds the lock for 3 s (flock -o: flock itself, not the merge started under it).
+    // Before, the merge waited without a word, like a hang (a suspended job can hold it for hours).
+    const std::string lock = (out / ".relprop.merge.lock").string();
+    const auto r = run_shell("flock -o " + lock + " -c '" + RELPROP_CLI + " merge " + out.string() + " 2>&1 & sleep 3'");
+    CHECK(r.code == 0);
+    CHECK(r.output.find("relprop: waiting for " + lock + " (another relprop run holds it)\n") != std::string::npos);
+    CHECK(r.output.find("merged 6 input(s), 6 row(s) into " + out.string()) != std::string::npos);
+}
+
 TEST_CASE("shard: a name with a line break stays on the one line that says what is not merged") {
     // SHA-256 mod 2: "new\nline.png" is in shard 0, img_05.png in shard 1. Before, the line broke in two.
     const fs::path images = scratch_dir("shard-newline-images");

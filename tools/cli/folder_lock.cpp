@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <filesystem>
 
@@ -17,9 +18,14 @@ FolderLock::FolderLock(const std::string& folder, const std::string& file, const
     m_fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0666);
     if (m_fd < 0) throw Error(path + ": cannot create the lock file: " + std::strerror(errno));
     int rc;
-    const int operation = mode == LockMode::Wait ? LOCK_EX : mode == LockMode::Shared ? LOCK_SH | LOCK_NB : LOCK_EX | LOCK_NB;
-    do rc = ::flock(m_fd, operation);
+    do rc = ::flock(m_fd, (mode == LockMode::Shared ? LOCK_SH : LOCK_EX) | LOCK_NB);
     while (rc != 0 && errno == EINTR);
+    if (rc != 0 && errno == EWOULDBLOCK && mode == LockMode::Wait) {
+        // Said once, so that a wait on a stuck holder (a suspended job) does not look like a hang.
+        std::fprintf(stderr, "relprop: waiting for %s (another relprop run holds it)\n", printable(path).c_str());
+        do rc = ::flock(m_fd, LOCK_EX);
+        while (rc != 0 && errno == EINTR);
+    }
     if (rc == 0) return;
     const int err = errno;
     ::close(m_fd);

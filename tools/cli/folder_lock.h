@@ -13,7 +13,8 @@ namespace relprop::cli {
 inline constexpr const char* kLockFileName = ".relprop.lock";
 
 // Exclusive: the only holder, else an Error at once. Shared: one of many shared holders (the shards
-// of a folder), else an Error at once. Wait: the only holder, waiting for the others to let go.
+// of a folder), else an Error at once. Wait: the only holder, waiting for the others to let go
+// (and saying so on stderr when it has to wait).
 enum class LockMode { Exclusive, Shared, Wait };
 
 class FolderLock {

@@ -418,9 +418,10 @@ int run_evaluate(const EvaluateCommand& c) {
         if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
         const std::string scope =
             shard.active() ? " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")" : "";
-        if (!c.merge_only)  // (a merge only reads; it takes the merge lock below)
+        if (!c.merge_only) {  // (a merge only reads; it takes the merge lock below)
             lock.emplace(c.out_dir, kLockFileName, scope, shard.active() ? LockMode::Shared : LockMode::Exclusive);
-        if (shard.active() && !c.merge_only) shard_lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock", scope);
+            if (shard.active()) shard_lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock", scope);
+        }
     }
 
     const std::vector<int64_t> targets = parse_targets(c.target);

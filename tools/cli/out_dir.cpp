@@ -5,8 +5,9 @@
 // model (DIR/run.json, written once the first batch is done) skips the inputs whose outputs are there,
 // so an interrupted run resumes. One run at a time per folder (tools/cli/folder_lock.h); every file is
 // written all or nothing (io/file_write.h). With --shard K/N (tools/cli/shard.h) a run explains only
-// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks its shard (and the folder shared),
-// and the shard that finds every other one complete merges the index (tools/cli/merge.h).
+// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks its shard
+// (and the folder shared), and the shard that finds every other one complete merges the index
+// (tools/cli/merge.h).
 #include <signal.h>
 #include <unistd.h>
 

@@ -5,6 +5,7 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iterator>
 #include <set>
@@ -54,24 +55,47 @@ std::string explain(const fs::path& images, const fs::path& out, const std::stri
            out.string() + " " + extra;
 }
 
+// `command(out, extra)`, the command line of explain or evaluate over img_00..img_11 (SHA-256 of the
+// name mod 3 puts 5, 4 and 3 of them in shards 0, 1 and 2): an unsharded run into `single`, then
+// shards 0 and 1 of 3 into `sharded`. Shard 0 says what it `did` with its 5 `unit`s and that 7 are
+// not finished; nothing of `merged` is written while shard 2 is missing.
+void unsharded_then_two_of_three(const std::function<std::string(const fs::path&, const std::string&)>& command,
+                                 const fs::path& single, const fs::path& sharded, const std::string& did,
+                                 const std::string& unit, const std::vector<std::string>& merged) {
+    REQUIRE(relprop_cli(command(single, "")).code == 0);
+    const auto r = relprop_cli(command(sharded, "--shard 0/3"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): " + did + " 5 of its 5 " + unit + "(s), 0 already done") !=
+          std::string::npos);
+    CHECK(r.output.find("not merged yet: 7 of 12 " + unit + "(s) not finished: shard 1 of 3: 4 (") != std::string::npos);
+    REQUIRE(relprop_cli(command(sharded, "--shard 1/3")).code == 0);
+    for (const std::string& file : merged) CHECK(!fs::exists(sharded / file));
+}
+
+// `command(out, extra)` over img_00..img_05 (shard 1 of 2 has img_05) in both shards into `out`, then
+// run.json deleted (the folder started over) and shard 0 run again with `other` settings: it redoes
+// all 5 of its `unit`s and names shard 1's one, `missing`, as not finished.
+void both_shards_then_restart(const std::function<std::string(const fs::path&, const std::string&)>& command,
+                              const fs::path& out, const std::string& other, const std::string& did,
+                              const std::string& unit, const std::string& missing) {
+    REQUIRE(relprop_cli(command(out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(command(out, "--shard 1/2")).code == 0);
+    fs::remove(out / "run.json");
+    const auto r = relprop_cli(command(out, "--shard 0/2 " + other));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find(did + " 5 of its 5 " + unit + "(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("not merged yet: 1 of 6 " + unit + "(s) not finished: shard 1 of 2: 1 (" + missing + ");") !=
+          std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("shard: three shards merge into an unsharded run's index, byte for byte") {
     const fs::path images = digit_folder("shard-images", 12);
     const fs::path single = scratch_dir("shard-single") / "out", sharded = scratch_dir("shard-three") / "out";
-    auto r = relprop_cli(explain(images, single, ""));
-    REQUIRE(r.code == 0);
-
-    // img_00..img_11 in 3 shards (SHA-256 of the name mod 3): shard 0 has 5, shard 1 has 4, shard 2 has 3.
-    r = relprop_cli(explain(images, sharded, "--shard 0/3"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): explained 5 of its 5 input(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 7 of 12 input(s) not finished: shard 1 of 3: 4 (") != std::string::npos);
-    r = relprop_cli(explain(images, sharded, "--shard 1/3"));
-    REQUIRE(r.code == 0);
-    CHECK(!fs::exists(sharded / "index.csv"));
-    CHECK(!fs::exists(sharded / "index.json"));
-    r = relprop_cli("merge " + sharded.string());
+    unsharded_then_two_of_three([&](const fs::path& out, const std::string& extra) { return explain(images, out, extra); },
+                                single, sharded, "explained", "input", {"index.csv", "index.json"});
+    auto r = relprop_cli("merge " + sharded.string());
     CHECK(r.code == 1);
     CHECK(r.output.find("relprop: error: " + sharded.string() + ": 3 of 12 input(s) not finished: shard 2 of 3: 3 (" +
                         images.string() + "/img_") != std::string::npos);
@@ -184,7 +208,15 @@ TEST_CASE("shard: usage errors; --device auto says it runs on the CPU") {
     CHECK(r.output.find("starts at task 2 (SLURM_ARRAY_TASK_MIN), not 0") != std::string::npos);
     r = relprop_cli("merge " + (scratch_dir("shard-usage") / "none").string());
     CHECK(r.code == 1);
-    CHECK(r.output.find("has no run.json") != std::string::npos);
+    CHECK(r.output == "relprop: error: " + (scratch_dir("shard-usage") / "none").string() + ": no such folder\n");
+    r = relprop_cli("merge " + scratch_dir("shard-usage-empty").string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + scratch_dir("shard-usage-empty").string() +
+                          " has no run.json: no shard has finished a batch there yet (or it is not an --out-dir)\n");
+    r = relprop_cli("merge " + (images / "img_00.png").string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + (images / "img_00.png").string() +
+                          " is not a folder (give the --out-dir of the shards)\n");
 
     r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --device auto",
                     "CUDA_VISIBLE_DEVICES=3 ");
@@ -194,6 +226,209 @@ TEST_CASE("shard: usage errors; --device auto says it runs on the CPU") {
     r = relprop_cli("explain " + kModel + " " + images.string() + " --no-preprocess --device cuda:x");
     CHECK(r.code == 1);
     CHECK(r.output.find("invalid device 'cuda:x': expected cpu, cuda, cuda:N or auto") != std::string::npos);
+}
+
+TEST_CASE("shard: a run without --shard and the shards of its folder never run at once") {
+    // Before, shards took only their own lock: an unsharded run with other settings that started
+    // before the folder's run.json existed wrote its first batch over the shards' outputs, then failed.
+    const fs::path images = digit_folder("shard-exclusive-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-exclusive") / "out";
+    fs::create_directories(out);
+    const std::string lock = (out / ".relprop.lock").string();
+    const auto under_lock = [&](const std::string& flock_option, const std::string& args) {
+        return run_shell("flock " + flock_option + lock + " -c '" + RELPROP_CLI + " " + args + "' 2>&1");
+    };
+    // An unsharded run holds the folder's lock alone: a shard of explain or evaluate stops at once.
+    const std::string busy = "relprop: error: " + out.string() +
+                             " (shard 0 of 2) is in use by a relprop run without --shard (it holds " + lock +
+                             "); wait for it to finish, or use another --out-dir\n";
+    auto r = under_lock("", explain(images, out, "--shard 0/2"));
+    CHECK(r.code == 1);
+    CHECK(r.output == busy);
+    r = under_lock("", "evaluate " + kModel + " " + images.string() +
+                           " --no-preprocess --methods gradient --step 64 --out-dir " + out.string() + " --shard 0/2");
+    CHECK(r.code == 1);
+    CHECK(r.output == busy);
+    CHECK(!fs::exists(out / "run.json"));
+    CHECK(!fs::exists(out / "index.shard-0-of-2.csv"));
+    // Shards hold it shared: an unsharded run stops at once, while another shard runs.
+    r = under_lock("-s ", explain(images, out, ""));
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + out.string() + " is in use by another relprop run (it holds " + lock +
+                          "); wait for it to finish, or use another --out-dir\n");
+    r = under_lock("-s ", explain(images, out, "--shard 1/2"));
+    CHECK(r.code == 0);
+    CHECK(r.output.find("shard 1 of 2 (--shard 1/2): explained 1 of its 1 input(s), 0 already done") != std::string::npos);
+}
+
+TEST_CASE("shard: merge and the shards name what is wrong with run.json; none, a file, an unsharded evaluation") {
+    const fs::path images = digit_folder("shard-runfile-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-runfile") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    const std::string run_file = (out / "run.json").string(), original = bytes_of(run_file);
+    const auto edited = [&](const std::string& from, const std::string& to) {
+        std::string text = original;
+        REQUIRE(text.find(from) != std::string::npos);
+        text.replace(text.find(from), from.size(), to);
+        std::ofstream(run_file, std::ios::binary) << text;
+    };
+    // Before: "relprop: error: stoll" (or stoull, stoi), and a count of -2 gave shards numbered -598... of -2.
+    for (const std::string count : {"x", "-2", "0", "99999999999999999999"}) {
+        INFO(count);
+        edited("\"shards\": 2", "\"shards\": " + count);
+        const std::string message = "relprop: error: " + run_file + ": \"shards\": '" + count +
+                                    "' is not a shard count from 1 to 1000000 (was the file edited?); restore it, or "
+                                    "use another --out-dir\n";
+        auto r = relprop_cli("merge " + out.string());
+        CHECK(r.code == 1);
+        CHECK(r.output == message);
+        r = relprop_cli(explain(images, out, "--shard 1/2"));
+        CHECK(r.code == 1);
+        CHECK(r.output == message);
+    }
+    edited("\"bytes\": ", "\"bytes\": abc");
+    auto r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.starts_with("relprop: error: " + run_file + ": not a run.json of relprop explain or evaluate "
+                               "--out-dir (the model file's bytes are 'abc"));
+    edited("\"inputs_hex\": [\"", "\"inputs_hex\": [\"zz");
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": not a run.json of relprop explain or evaluate --out-dir (inputs_hex holds \"zz") !=
+          std::string::npos);
+    std::ofstream(run_file, std::ios::binary) << original;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": 1 of 6 input(s) not finished: shard 1 of 2: 1 (" + images.string() + "/img_05.png)") !=
+          std::string::npos);
+
+    // An evaluation without --shard: already complete (before: "not a run.json of relprop explain --out-dir").
+    const fs::path evaluated = scratch_dir("shard-runfile-evaluate") / "out";
+    REQUIRE(relprop_cli("evaluate " + kModel + " " + images.string() +
+                        " --no-preprocess --methods gradient --step 64 --out-dir " + evaluated.string())
+                .code == 0);
+    r = relprop_cli("merge " + evaluated.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + evaluated.string() + " is not split into shards (" +
+                          (evaluated / "run.json").string() + ": an evaluation without --shard): its curves.csv "
+                          "and summary.json are already complete; relprop merge is for --shard runs\n");
+}
+
+TEST_CASE("shard: an input whose rows in its shard file repeat or cannot be read is redone, not merged twice") {
+    // img_00..img_05 in 2 shards: shard 0 has 5, shard 1 has img_05.
+    const fs::path images = digit_folder("shard-rows-images", 6);
+    const fs::path out = scratch_dir("shard-rows") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    auto r = relprop_cli(explain(images, out, "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    REQUIRE(r.output.find("every shard is complete: merged 6 input(s), 6 row(s) into index.csv") != std::string::npos);
+    const std::string merged = bytes_of(out / "index.csv");
+    const fs::path shard0 = out / "index.shard-0-of-2.csv";
+    const std::string rows = bytes_of(shard0);
+    const size_t second = rows.find('\n') + 1, third = rows.find('\n', second) + 1;
+    const std::string first_row = rows.substr(second, third - second), input = first_row.substr(0, first_row.find(','));
+    const std::string not_finished = "relprop: error: " + out.string() + ": 1 of 6 input(s) not finished: shard 0 of 2: 1 (" +
+                                     input + "); run those shards again (resubmit their tasks), then merge\n";
+    // A row twice (before: "merged 6 input(s), 7 row(s)", the input listed twice in index.csv).
+    std::ofstream(shard0, std::ios::binary) << rows + first_row;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == not_finished);
+    r = relprop_cli(explain(images, out, "--shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 5 input(s), 4 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 6 input(s), 6 row(s)") != std::string::npos);
+    CHECK(bytes_of(out / "index.csv") == merged);
+    // A row whose sample is not a number and a good copy of it (before: the unreadable row was skipped and the input counted as done).
+    std::string bad = bytes_of(shard0);
+    bad.insert(bad.find(input + ",0,") + input.size() + 1, "x");
+    std::ofstream(shard0, std::ios::binary) << bad + first_row;
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == not_finished);
+}
+
+TEST_CASE("shard: rows made under a run.json that was deleted count neither for their shard nor in the merge") {
+    const fs::path images = digit_folder("shard-restart-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("shard-restart") / "out", single = scratch_dir("shard-restart-single") / "out";
+    // Started over with other settings: without run.json the folder holds nothing finished. Before,
+    // shard 0 merged shard 1's rows of the old settings at once ("every shard is complete: merged 6").
+    both_shards_then_restart([&](const fs::path& o, const std::string& extra) { return explain(images, o, extra); },
+                             out, "--composite epsilon-plus", "explained", "input", (images / "img_05.png").string());
+    auto r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output.find(": 1 of 6 input(s) not finished: shard 1 of 2: 1 (") != std::string::npos);
+    // Shard 1 redoes its input under the new run.json (before: "explained 0 of its 1 input(s), 1 already done").
+    r = relprop_cli(explain(images, out, "--shard 1/2 --composite epsilon-plus"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 1 input(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 6 input(s), 6 row(s)") != std::string::npos);
+    REQUIRE(relprop_cli(explain(images, single, "--composite epsilon-plus")).code == 0);
+    CHECK(bytes_of(out / "index.csv") == bytes_of(single / "index.csv"));
+    CHECK(bytes_of(out / "img_05.npy") == bytes_of(single / "img_05.npy"));
+}
+
+TEST_CASE("shard: a shard file cut inside the rows of a .npy batch: that input is redone, merge does not count it") {
+    const fs::path images = digit_folder("shard-cut-images", 6);  // img_00..img_04 in shard 0 of 2, img_05 in 1
+    const std::string npy = kDemo + "digits_batch.npy";           // 6 samples, in shard 0
+    const fs::path out = scratch_dir("shard-cut") / "out", single = scratch_dir("shard-cut-single") / "out";
+    const auto command = [&](const fs::path& o, const std::string& extra) {
+        return "explain " + kModel + " " + images.string() + " " + npy + " --no-preprocess --batch-size 1 --out-dir " +
+               o.string() + " " + extra;
+    };
+    REQUIRE(relprop_cli(command(single, "")).code == 0);
+    REQUIRE(relprop_cli(command(out, "--shard 0/2")).code == 0);
+    auto r = relprop_cli(command(out, "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    REQUIRE(r.output.find("every shard is complete: merged 7 input(s), 12 row(s)") != std::string::npos);
+    // The batch's rows come last (as its argument does); a kill during their append (a write stops at a
+    // page boundary on a fatal signal) left two whole rows and part of the third.
+    const fs::path shard0 = out / "index.shard-0-of-2.csv";
+    const std::string rows = bytes_of(shard0);
+    const size_t third = rows.find(npy + ",2,");
+    REQUIRE(third != std::string::npos);
+    std::ofstream(shard0, std::ios::binary | std::ios::trunc) << rows.substr(0, third + npy.size() + 5);
+    // Before: "merged 7 input(s), 10 row(s)", the batch counted as done with 2 of its 6 samples.
+    r = relprop_cli("merge " + out.string());
+    CHECK(r.code == 1);
+    CHECK(r.output == "relprop: error: " + out.string() + ": 1 of 7 input(s) not finished: shard 0 of 2: 1 (" + npy +
+                          "); run those shards again (resubmit their tasks), then merge\n");
+    r = relprop_cli(command(out, "--shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("explained 1 of its 6 input(s), 5 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete: merged 7 input(s), 12 row(s)") != std::string::npos);
+    CHECK(bytes_of(out / "index.csv") == bytes_of(single / "index.csv"));
+}
+
+TEST_CASE("shard: a merge that has to wait for another says so") {
+    const fs::path images = digit_folder("shard-wait-images", 6);
+    const fs::path out = scratch_dir("shard-wait") / "out";
+    REQUIRE(relprop_cli(explain(images, out, "--shard 0/2")).code == 0);
+    REQUIRE(relprop_cli(explain(images, out, "--shard 1/2")).code == 0);
+    // Another merge holds the lock for 3 s (flock -o: flock itself, not the merge started under it).
+    // Before, the merge waited without a word, like a hang (a suspended job can hold it for hours).
+    const std::string lock = (out / ".relprop.merge.lock").string();
+    const auto r = run_shell("flock -o " + lock + " -c '" + RELPROP_CLI + " merge " + out.string() + " 2>&1 & sleep 3'");
+    CHECK(r.code == 0);
+    CHECK(r.output.find("relprop: waiting for " + lock + " (another relprop run holds it)\n") != std::string::npos);
+    CHECK(r.output.find("merged 6 input(s), 6 row(s) into " + out.string()) != std::string::npos);
+}
+
+TEST_CASE("shard: a name with a line break stays on the one line that says what is not merged") {
+    // SHA-256 mod 2: "new\nline.png" is in shard 0, img_05.png in shard 1. Before, the line broke in two.
+    const fs::path images = scratch_dir("shard-newline-images");
+    fs::copy_file(digit_folder("shard-newline-digits", 6) / "img_05.png", images / "img_05.png",
+                  fs::copy_options::overwrite_existing);
+    fs::copy_file(images / "img_05.png", images / "new\nline.png", fs::copy_options::overwrite_existing);
+    auto r = relprop_cli(explain(images, scratch_dir("shard-newline") / "explained", "--shard 1/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("not merged yet: 1 of 2 input(s) not finished: shard 0 of 2: 1 (" + images.string() +
+                        "/new\\nline.png); run those shards again") != std::string::npos);
+    r = relprop_cli("evaluate " + kModel + " " + images.string() + " --no-preprocess --methods gradient --step 64 "
+                    "--out-dir " + (scratch_dir("shard-newline") / "evaluated").string() + " --shard 1/2");
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("not merged yet: 1 of 2 sample(s) not finished: shard 0 of 2: 1 (new\\nline); run those shards") !=
+          std::string::npos);
 }
 
 TEST_CASE("shard: at --batch-size 4 the shards' relevance equals an unsharded run's to float32 rounding") {
@@ -234,21 +469,11 @@ std::string evaluate(const fs::path& images, const fs::path& out, const std::str
 TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv and summary.json") {
     const fs::path images = digit_folder("evshard-images", 12);
     const fs::path single = scratch_dir("evshard-single") / "out", sharded = scratch_dir("evshard-three") / "out";
-    auto r = relprop_cli(evaluate(images, single, ""));
-    REQUIRE(r.code == 0);
-
-    // img_00..img_11 in 3 shards: shard 0 has 5, shard 1 has 4, shard 2 has 3 (as for explain).
-    r = relprop_cli(evaluate(images, sharded, "--shard 0/3"));
-    REQUIRE(r.code == 0);
-    CHECK(r.output.find("shard 0 of 3 (--shard 0/3): evaluated 5 of its 5 sample(s), 0 already done") != std::string::npos);
-    CHECK(r.output.find("not merged yet: 7 of 12 sample(s) not finished: shard 1 of 3: 4 (img_") != std::string::npos);
-    CHECK(!fs::exists(sharded / "curves.csv"));
-    r = relprop_cli(evaluate(images, sharded, "--shard 1/3"));
-    REQUIRE(r.code == 0);
-    CHECK(!fs::exists(sharded / "summary.json"));
+    unsharded_then_two_of_three([&](const fs::path& out, const std::string& extra) { return evaluate(images, out, extra); },
+                                single, sharded, "evaluated", "sample", {"curves.csv", "summary.json"});
 
     // By hand, with shard 2 missing: it is named, exit 1, nothing written.
-    r = relprop_cli("merge " + sharded.string());
+    auto r = relprop_cli("merge " + sharded.string());
     CHECK(r.code == 1);
     CHECK(r.output.find("3 of 12 sample(s) not finished: shard 2 of 3: 3 (img_03, img_04, img_08);") != std::string::npos);
     CHECK(r.output.find("run those shards again (resubmit their tasks), then merge") != std::string::npos);
@@ -293,6 +518,25 @@ TEST_CASE("shard: evaluate in three shards writes an unsharded run's curves.csv 
     CHECK(r.code == 0);
     CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
     CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
+}
+
+TEST_CASE("shard: evaluate after run.json was deleted: earlier curves count neither for shards nor unsharded") {
+    const fs::path images = digit_folder("evshard-restart-images", 6);  // shard 1 of 2: img_05
+    const fs::path out = scratch_dir("evshard-restart") / "out", single = scratch_dir("evshard-restart-single") / "out";
+    // Before: "evaluated 0 of its 5 sample(s), 5 already done" and curves.csv of seed 0 under --seed 5.
+    both_shards_then_restart([&](const fs::path& o, const std::string& extra) { return evaluate(images, o, extra); },
+                             out, "--seed 5", "evaluated", "sample", "img_05");
+    auto r = relprop_cli(evaluate(images, out, "--shard 1/2 --seed 5"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("evaluated 1 of its 1 sample(s), 0 already done") != std::string::npos);
+    CHECK(r.output.find("every shard is complete") != std::string::npos);
+    REQUIRE(relprop_cli(evaluate(images, single, "--seed 5")).code == 0);
+    CHECK(bytes_of(out / "curves.csv") == bytes_of(single / "curves.csv"));
+    // Unsharded the same (before: "0 of 6 samples evaluated in this run").
+    fs::remove(single / "run.json");
+    r = relprop_cli(evaluate(images, single, "--seed 7"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("(6 of 6 samples evaluated in this run)") != std::string::npos);
 }
 
 TEST_CASE("shard: evaluate --shard needs --out-dir") {

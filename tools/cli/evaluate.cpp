@@ -4,8 +4,9 @@
 // With --out-dir each sample's curves are kept in DIR/samples/<name>.csv as soon as its chunk is done,
 // and a rerun with the same settings (DIR/run.json) evaluates only the samples that are missing.
 // With --shard K/N (tools/cli/shard.h, the split of `relprop explain`) a run evaluates only the samples
-// of its share of the input files into the shared folder, locks only its shard, and the shard that
-// finds every sample of every shard finished writes curves.csv, summary.json and the plots.
+// of its share of the input files into the shared folder, locks its shard (and the folder shared, as
+// explain does), and the shard that finds every sample of every shard finished writes curves.csv,
+// summary.json and the plots.
 #include "tools/cli/evaluate.h"
 
 #include <unistd.h>
@@ -410,16 +411,17 @@ int run_evaluate(const EvaluateCommand& c) {
     std::vector<OutputLocation> outputs{{"--out-dir", c.out_dir, true}, {"--curves", c.curves, false}};
     for (const std::string& path : plot_paths(c, base)) outputs.push_back({"--plot", path, false});
     check_output_locations(c.model, c.inputs, c.method, files, map_folders, outputs);
-    std::optional<FolderLock> lock;
+    std::optional<FolderLock> lock, shard_lock;
     if (!c.out_dir.empty()) {
         std::error_code ec;
         fs::create_directories(c.out_dir, ec);
         if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
-        if (shard.active() && !c.merge_only)  // (a merge only reads; it takes the merge lock below)
-            lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock",
-                         " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")");
-        else if (!shard.active())
-            lock.emplace(c.out_dir);
+        const std::string scope =
+            shard.active() ? " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")" : "";
+        if (!c.merge_only) {  // (a merge only reads; it takes the merge lock below)
+            lock.emplace(c.out_dir, kLockFileName, scope, shard.active() ? LockMode::Shared : LockMode::Exclusive);
+            if (shard.active()) shard_lock.emplace(c.out_dir, ".relprop." + shard.tag() + ".lock", scope);
+        }
     }
 
     const std::vector<int64_t> targets = parse_targets(c.target);
@@ -441,10 +443,23 @@ int run_evaluate(const EvaluateCommand& c) {
         identity.inputs = c.inputs.inputs;
     }
     const size_t expected = specs.size() * base.metrics.size() * 2;
+    // Samples count only under the run.json they were made with: none when there is no run.json (it
+    // was deleted to start over), and a shard's only under the run.json its mark names
+    // (shard_rows_current, tools/cli/run_file.h), read again each time: other shards record theirs.
+    bool run_file_found = false;
+    auto shard_of_sample = [&](int64_t i) { return shard_of_key(shard_key(batch.sources[i]), shard.count); };
+    std::map<int64_t, bool> shard_current;
+    auto counts = [&](int64_t i) {
+        if (!shard.active()) return run_file_found;
+        const int64_t k = shard_of_sample(i);
+        if (!shard_current.count(k)) shard_current[k] = shard_rows_current(dir, Shard{k, shard.count, ""}.tag());
+        return shard_current[k];
+    };
     // Reads back the curves of the samples kept in DIR/samples that are not in memory yet.
     auto read_finished = [&] {
+        shard_current.clear();
         for (int64_t i = 0; i < n; ++i) {
-            if (!per_sample[i].empty()) continue;
+            if (!per_sample[i].empty() || !counts(i)) continue;
             std::vector<PerturbationCurve> got = read_sample_csv(dir / "samples" / (batch.names[i] + ".csv"), i);
             if (got.size() != expected) continue;
             target_of[i] = got[0].target;
@@ -455,6 +470,7 @@ int run_evaluate(const EvaluateCommand& c) {
         if (std::set<std::string>(batch.names.begin(), batch.names.end()).size() != batch.names.size())
             throw Error("--out-dir: two inputs have the same name (their outputs would collide)");
         std::ifstream in(dir / "run.json");
+        run_file_found = static_cast<bool>(in);
         std::string previous;
         if (shard.active()) {
             if (in) check_run_file(dir / "run.json", identity, c.out_dir);
@@ -466,6 +482,16 @@ int run_evaluate(const EvaluateCommand& c) {
                         "): use another --out-dir");
         }
         read_finished();
+        // This run's samples that do not count are removed before any is written: run.json (or the
+        // shard's mark) will name this run's settings, under which they would count.
+        const bool own_current = shard.active() ? shard_rows_current(dir, shard.tag()) : run_file_found;
+        for (int64_t i = 0; i < n && !own_current && !c.merge_only; ++i) {
+            if (shard.active() && shard_of_sample(i) != shard.index) continue;
+            std::error_code ec;
+            fs::remove(dir / "samples" / (batch.names[i] + ".csv"), ec);
+            if (ec) throw Error((dir / "samples" / (batch.names[i] + ".csv")).string() + ": cannot remove the curves "
+                                "of an earlier run (a folder without run.json holds nothing finished): " + ec.message());
+        }
     }
     // This run's samples: those of its shard's input files (every sample when not sharded) not finished.
     const std::vector<std::string> mine_list = inputs_of_shard(shard, files);
@@ -513,6 +539,7 @@ int run_evaluate(const EvaluateCommand& c) {
             if (ec) throw Error(c.out_dir + ": cannot create the folder: " + ec.message());
             if (shard.active() && !pinned) {
                 pin_run_file(dir / "run.json", identity, c.out_dir);
+                if (!shard_rows_current(dir, shard.tag())) record_shard_rows_run(dir, shard.tag());
                 std::string args;
                 for (const std::string& a : c.arguments) args += a + '\0';
                 create_file_once((dir / kEvaluateArgumentsFile).string(), args, kEvaluateArgumentsFile);
@@ -534,13 +561,13 @@ int run_evaluate(const EvaluateCommand& c) {
                          static_cast<long long>(shard.index), static_cast<long long>(shard.count),
                          shard.origin.c_str(), pending.size(), static_cast<long long>(own),
                          static_cast<long long>(own - static_cast<int64_t>(pending.size())), c.out_dir.c_str());
-        merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", true);
+        merge_lock.emplace(c.out_dir, ".relprop.merge.lock", "", LockMode::Wait);
         read_finished();
         const std::string missing = missing_samples(per_sample, batch, shard.count);
         if (!missing.empty() && c.merge_only) throw Error(c.out_dir + ": " + missing + ", then merge");
         if (!missing.empty()) {
             std::fprintf(said, "not merged yet: %s (the last shard to finish writes curves.csv and summary.json)\n",
-                         missing.c_str());
+                         printable(missing).c_str());  // one line, whatever the names
             return 0;
         }
         std::fprintf(said, "every shard is complete: writing curves.csv, summary.json and the plots\n");

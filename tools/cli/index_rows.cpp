@@ -3,6 +3,7 @@
 #include <cmath>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <set>
 
 #include "tools/cli/json.h"
@@ -21,8 +22,9 @@ std::string csv_field(const std::string& s) {
 }
 
 // The complete records of a CSV text (RFC 4180: a quoted field may hold commas, quotes and line
-// breaks). A last record without its line end was cut short by an interruption and is left out.
-std::vector<std::vector<std::string>> csv_records(const std::string& text) {
+// breaks). A last record without its line end was cut short by an interruption and is left out;
+// `cut_short` says whether there was one.
+std::vector<std::vector<std::string>> csv_records(const std::string& text, bool* cut_short = nullptr) {
     std::vector<std::vector<std::string>> records;
     std::vector<std::string> fields(1);
     bool quoted = false;
@@ -42,6 +44,7 @@ std::vector<std::vector<std::string>> csv_records(const std::string& text) {
             fields.back() += c;
         }
     }
+    if (cut_short) *cut_short = quoted || fields.size() > 1 || !fields[0].empty();
     return records;
 }
 
@@ -56,26 +59,37 @@ std::string csv_line(const Row& r) {
 }
 
 // The rows of a previous run whose outputs still exist; an input with any output missing is redone
-// whole (all rows of its samples dropped).
+// whole (all rows of its samples dropped), and so is one whose rows are not its samples 0, 1, 2, ...
+// once each (a row unreadable, repeated or left out: the file was edited or copied into).
 std::vector<Row> read_index(const fs::path& dir, const std::string& file) {
     std::vector<Row> rows;
     std::set<std::string> incomplete;
+    std::map<std::string, int64_t> next_sample;  // input → the sample its next row must be
     std::ifstream in(dir / file, std::ios::binary);
     const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
-    const std::vector<std::vector<std::string>> records = csv_records(text);
+    bool cut_short = false;
+    const std::vector<std::vector<std::string>> records = csv_records(text, &cut_short);
     if (records.empty() || csv_records(std::string(kIndexHeader) + "\n")[0] != records[0]) return rows;
+    // An append cut short (a kill during its write) may have ended inside the rows of one input (the
+    // samples of a .npy batch are appended together): the input of the last whole row is redone too.
+    if (cut_short && records.size() > 1) incomplete.insert(records.back()[0]);
     for (size_t k = 1; k < records.size(); ++k) {
         const std::vector<std::string>& f = records[k];
-        if (f.size() != 9) continue;
+        if (f.size() != 9) {
+            incomplete.insert(f[0]);
+            continue;
+        }
         try {
             Row r{f[0], f[2], f[7], f[8], std::stoll(f[1]), std::stoll(f[3]), std::stoll(f[4]),
                   f[5] == "null" ? NAN : std::stod(f[5]), f[6] == "null" ? NAN : std::stod(f[6])};
             std::error_code ec;
-            if (fs::exists(dir / r.relevance, ec) && (r.heatmap.empty() || fs::exists(dir / r.heatmap, ec)))
+            if (r.sample == next_sample[r.input]++ && fs::exists(dir / r.relevance, ec) &&
+                (r.heatmap.empty() || fs::exists(dir / r.heatmap, ec)))
                 rows.push_back(r);
             else
                 incomplete.insert(r.input);
         } catch (const std::exception&) {
+            incomplete.insert(f[0]);
         }
     }
     std::erase_if(rows, [&](const Row& r) { return incomplete.count(r.input) > 0; });

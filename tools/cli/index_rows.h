@@ -26,8 +26,10 @@ std::string csv_line(const Row& r);
 // The header and every row, each with its line end: a whole index file.
 std::string index_csv(const std::vector<Row>& rows);
 
-// The rows of `dir/file` whose outputs still exist in `dir`; an input with any output missing is left
-// out whole (all rows of its samples), and so is a last line cut short. A missing file has no rows.
+// The rows of `dir/file` whose outputs still exist in `dir`; an input with any output missing, or whose
+// rows are not its samples 0, 1, 2, ... once each (a row unreadable or repeated), is left out whole
+// (all rows of its samples), and so is a last line cut short, with the input of the row before it (an
+// append cut short may have ended inside one input's rows). A missing file has no rows.
 std::vector<Row> read_index(const std::filesystem::path& dir, const std::string& file);
 
 // index.json: the settings (a JSON object) and the rows.

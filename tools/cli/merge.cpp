@@ -44,13 +44,14 @@ std::string first_names(const std::vector<std::string>& names) {
 MergeResult merge_shards(const std::string& out_dir) {
     const fs::path dir(out_dir);
     const RunIdentity run = read_sharded_run_file(dir / "run.json", out_dir);  // created once, never changed
-    const FolderLock lock(out_dir, ".relprop.merge.lock", "", true);
+    const FolderLock lock(out_dir, ".relprop.merge.lock", "", LockMode::Wait);
     const std::vector<std::string> files = listed_inputs(run);
 
     std::map<std::string, std::vector<Row>> rows_of;   // input → its rows
     std::map<std::string, std::vector<int64_t>> found;  // input → the shards whose files hold it
     for (int64_t k = 0; k < run.shards; ++k) {
         const Shard shard{k, run.shards, ""};
+        if (!shard_rows_current(dir, shard.tag())) continue;  // rows made under another run.json, or none
         std::map<std::string, bool> seen;
         for (Row& r : read_index(dir, "index." + shard.tag() + ".csv")) {
             if (!seen[r.input]) found[r.input].push_back(k);

@@ -5,8 +5,9 @@
 // model (DIR/run.json, written once the first batch is done) skips the inputs whose outputs are there,
 // so an interrupted run resumes. One run at a time per folder (tools/cli/folder_lock.h); every file is
 // written all or nothing (io/file_write.h). With --shard K/N (tools/cli/shard.h) a run explains only
-// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks only its shard,
-// and the shard that finds every other one complete merges the index (tools/cli/merge.h).
+// its share into the shared folder: its rows go to DIR/index.shard-K-of-N.csv, it locks its shard
+// (and the folder shared), and the shard that finds every other one complete merges the index
+// (tools/cli/merge.h).
 #include <signal.h>
 #include <unistd.h>
 
@@ -15,6 +16,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -107,10 +109,12 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
     std::error_code ec;
     fs::create_directories(dir, ec);
     if (ec || !fs::is_directory(dir)) throw Error(oo.out_dir + ": cannot create the output folder" + (ec ? ": " + ec.message() : ""));
-    const FolderLock lock(oo.out_dir, shard.active() ? ".relprop." + shard.tag() + ".lock" : kLockFileName,
-                          shard.active() ? " (shard " + std::to_string(shard.index) + " of " +
-                                               std::to_string(shard.count) + ")"
-                                         : "");
+    // The folder's lock, shared by its shards (an unsharded run holds it alone), and the shard's own.
+    const std::string scope =
+        shard.active() ? " (shard " + std::to_string(shard.index) + " of " + std::to_string(shard.count) + ")" : "";
+    const FolderLock lock(oo.out_dir, kLockFileName, scope, shard.active() ? LockMode::Shared : LockMode::Exclusive);
+    std::optional<FolderLock> shard_lock;
+    if (shard.active()) shard_lock.emplace(oo.out_dir, ".relprop." + shard.tag() + ".lock", scope);
 
     identity.settings = settings_json(mo, io, eo, oo);
     const fs::path run_file = dir / "run.json";
@@ -118,11 +122,12 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
     if (pinned) check_run_file(run_file, identity, oo.out_dir);
     remove_stale_temporaries(dir);
 
-    // Rows count only under the run.json they were made with; rows of inputs no longer finished are
-    // dropped: the index is rewritten with the ones kept.
+    // Rows count only under the run.json they were made with (a shard's: the one its mark names); rows
+    // of inputs no longer finished are dropped: the index is rewritten with the ones kept.
     const std::string index_name = shard.active() ? "index." + shard.tag() + ".csv" : "index.csv";
     const fs::path index_file = dir / index_name;
-    std::vector<Row> rows = pinned ? read_index(dir, index_name) : std::vector<Row>{};
+    bool rows_current = pinned && (!shard.active() || shard_rows_current(dir, shard.tag()));
+    std::vector<Row> rows = rows_current ? read_index(dir, index_name) : std::vector<Row>{};
     std::set<std::string> done;
     for (const Row& r : rows) done.insert(r.input);
     write_text(index_file, index_csv(rows));
@@ -175,6 +180,8 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
             // before writing their first outputs, so that a shard another one's run.json refuses
             // writes nothing; the single writer of an unsharded folder pins it after them.
             if (!pinned && shard.active()) pin_run_file(run_file, identity, oo.out_dir);
+            if (!rows_current && shard.active()) record_shard_rows_run(dir, shard.tag());
+            rows_current = true;
             write_files_atomic(outputs);
             if (!pinned && !shard.active()) pin_run_file(run_file, identity, oo.out_dir);
             pinned = true;
@@ -205,7 +212,7 @@ int run_explain_dir(const ModelOptions& mo, const InputOptions& io, const Explai
                     merged.inputs, merged.rows);
     else
         std::printf("not merged yet: %s (the last shard to finish merges, or run `relprop merge %s`)\n",
-                    merged.problems.c_str(), oo.out_dir.c_str());
+                    printable(merged.problems).c_str(), oo.out_dir.c_str());  // one line, whatever the names
     return 0;
 }
 

@@ -2,6 +2,7 @@
 
 #include <fstream>
 #include <iterator>
+#include <optional>
 
 #include "relprop/error.hpp"
 #include "io/file_write.h"
@@ -23,9 +24,11 @@ std::string hex_of(const std::string& bytes) {
     return out;
 }
 
-std::string bytes_of_hex(const std::string& hex) {
+// The bytes of lowercase hex digits, or nothing when `hex` is not such a text.
+std::optional<std::string> bytes_of_hex(const std::string& hex) {
+    if (hex.size() % 2 != 0 || hex.find_first_not_of("0123456789abcdef") != std::string::npos) return {};
     std::string out;
-    for (size_t i = 0; i + 1 < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
+    for (size_t i = 0; i < hex.size(); i += 2) out += static_cast<char>(std::stoi(hex.substr(i, 2), nullptr, 16));
     return out;
 }
 
@@ -62,9 +65,16 @@ std::string field(const std::string& text, const std::string& key, const std::st
     return text.substr(from, text.find_first_of(ends, from) - from);
 }
 
-int64_t shard_count_of(const std::string& text) {
+// The shard count a run.json records after its model file (0: none, an unsharded run's); a value that
+// is not one relprop writes is an Error naming the file.
+int64_t shard_count_of(const std::string& text, const fs::path& run_file) {
+    if (text.find("\"shards\": ") == std::string::npos) return 0;
     const std::string n = field(text, "shards", ",}");
-    return n.empty() ? 0 : std::stoll(n);
+    if (n.empty() || n.size() > 7 || n.find_first_not_of("0123456789") != std::string::npos || std::stoll(n) < 1 ||
+        std::stoll(n) > 1000000)
+        throw Error(run_file.string() + ": \"shards\": '" + n + "' is not a shard count from 1 to 1000000 (was the file "
+                    "edited?); restore it, or use another --out-dir");
+    return std::stoll(n);
 }
 
 }  // namespace
@@ -86,7 +96,7 @@ void check_run_file(const fs::path& run_file, const RunIdentity& run, const std:
         throw Error(out_dir + ": the model file changed since this folder was started (" + run_file.string() + ": " +
                     recorded_model + "; now " + std::to_string(run.model.size) + " bytes, sha256 " +
                     run.model.sha256 + "); use another --out-dir for the new model, or restore the old one");
-    const int64_t shards = shard_count_of(previous.substr(model_end));
+    const int64_t shards = shard_count_of(previous.substr(model_end), run_file);
     if (shards == 0)
         throw Error(out_dir + " holds the results of a run without --shard (" + run_file.string() +
                     "); a sharded run needs its own --out-dir");
@@ -108,29 +118,66 @@ void pin_run_file(const fs::path& run_file, const RunIdentity& run, const std::s
     if (!create_file_once(run_file.string(), run_json(run), "run.json")) check_run_file(run_file, run, out_dir);
 }
 
+namespace {
+
+fs::path shard_run_mark(const fs::path& dir, const std::string& tag) { return dir / (".relprop." + tag + ".run"); }
+
+std::string run_file_digest(const fs::path& dir) { return sha256_hex(read_text(dir / "run.json")) + "\n"; }
+
+}  // namespace
+
+bool shard_rows_current(const fs::path& dir, const std::string& tag) {
+    std::error_code ec;
+    return fs::exists(dir / "run.json", ec) && read_text(shard_run_mark(dir, tag)) == run_file_digest(dir);
+}
+
+void record_shard_rows_run(const fs::path& dir, const std::string& tag) {
+    write_file_atomic(shard_run_mark(dir, tag).string(), run_file_digest(dir), ".relprop." + tag + ".run");
+}
+
 RunIdentity read_sharded_run_file(const fs::path& run_file, const std::string& out_dir) {
     std::error_code ec;
+    if (!fs::exists(run_file.parent_path(), ec)) throw Error(out_dir + ": no such folder");
+    if (!fs::is_directory(run_file.parent_path(), ec)) throw Error(out_dir + " is not a folder (give the --out-dir of the shards)");
     if (!fs::exists(run_file, ec))
         throw Error(out_dir + " has no run.json: no shard has finished a batch there yet (or it is not an --out-dir)");
     const std::string text = read_text(run_file);
+    if (text.starts_with("{\"model\": ") && text.find("\"methods\": [") != std::string::npos)
+        throw Error(out_dir + " is not split into shards (" + run_file.string() + ": an evaluation without --shard): "
+                    "its curves.csv and summary.json are already complete; relprop merge is for --shard runs");
+    const auto not_ours = [&](const std::string& what) {
+        return Error(run_file.string() + ": not a run.json of relprop explain or evaluate --out-dir (" + what +
+                     "; was the file edited?)");
+    };
     RunIdentity run;
     const std::string model_tag = ", \"model_file\": {\"bytes\": ";
     const size_t model_at = text.find(model_tag);
     if (!text.starts_with("{\"settings\": ") || model_at == std::string::npos)
-        throw Error(run_file.string() + ": not a run.json of relprop explain --out-dir");
+        throw not_ours("no settings and model_file");
     run.settings = text.substr(13, model_at - 13);
-    run.model.size = std::stoull(text.substr(model_at + model_tag.size()));
-    run.model.sha256 = field(text, "sha256", "}").substr(1, 64);
-    run.shards = shard_count_of(text.substr(model_at));
+    const std::string bytes = field(text.substr(model_at), "bytes", ",}");
+    if (bytes.empty() || bytes.size() > 19 || bytes.find_first_not_of("0123456789") != std::string::npos)
+        throw not_ours("the model file's bytes are '" + bytes + "'");
+    run.model.size = std::stoull(bytes);
+    run.model.sha256 = field(text.substr(model_at), "sha256", "}").substr(1, 64);
+    run.shards = shard_count_of(text.substr(model_at), run_file);
     if (run.shards == 0)
         throw Error(out_dir + " is not split into shards (" + run_file.string() +
                     " has no \"shards\"): its index.csv is already complete; relprop merge is for --shard runs");
-    run.cwd = bytes_of_hex(field(text, "cwd_hex", ",").substr(1, field(text, "cwd_hex", ",").size() - 2));
+    const std::string cwd_hex = field(text, "cwd_hex", ",");
+    const std::optional<std::string> cwd =
+        cwd_hex.size() >= 2 ? bytes_of_hex(cwd_hex.substr(1, cwd_hex.size() - 2)) : std::nullopt;
+    if (!cwd) throw not_ours("cwd_hex is " + (cwd_hex.empty() ? std::string("missing") : cwd_hex));
+    run.cwd = *cwd;
     const std::string list = field(text, "inputs_hex", "]");
     for (size_t at = list.find('"'); at != std::string::npos; at = list.find('"', list.find('"', at + 1) + 1)) {
         const size_t end = list.find('"', at + 1);
-        run.inputs.push_back(bytes_of_hex(list.substr(at + 1, end - at - 1)));
+        const std::optional<std::string> input =
+            end == std::string::npos ? std::nullopt : bytes_of_hex(list.substr(at + 1, end - at - 1));
+        if (!input) throw not_ours("inputs_hex holds " + list.substr(at) + ", not hex");
+        run.inputs.push_back(*input);
     }
+    if (run.inputs.empty()) throw not_ours("inputs_hex names no input");
     return run;
 }
 

@@ -31,6 +31,13 @@ void check_run_file(const std::filesystem::path& run_file, const RunIdentity& ru
 // Creates run.json if no run did yet; if one did (another shard, a moment earlier), checks it.
 void pin_run_file(const std::filesystem::path& run_file, const RunIdentity& run, const std::string& out_dir);
 
+// A shard's rows count only under the run.json they were made with: DIR/.relprop.<tag>.run (tag:
+// Shard::tag(), "shard-K-of-N") holds that run.json's SHA-256, so the rows of a folder whose run.json
+// was deleted and created again (by a run with other settings) do not count, there or in the merge.
+bool shard_rows_current(const std::filesystem::path& dir, const std::string& tag);
+// Records that the shard's rows from now on are made under DIR/run.json as it is now.
+void record_shard_rows_run(const std::filesystem::path& dir, const std::string& tag);
+
 // A sharded run.json read back (settings, shards, cwd, inputs; the model's digest as recorded).
 // Throws if the file is missing or not one of a sharded run.
 RunIdentity read_sharded_run_file(const std::filesystem::path& run_file, const std::string& out_dir);

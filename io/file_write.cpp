@@ -157,6 +157,10 @@ std::string temp_host() {
     std::string host;
     for (const char* c = name; *c && host.size() < 64; ++c)
         host += std::isalnum(static_cast<unsigned char>(*c)) || *c == '.' || *c == '_' ? *c : '_';
+    // Containers that share the node's host name (Kubernetes hostNetwork pods) have their own process ids,
+    // each starting at 1: the PID namespace (its inode, in "pid:[4026531836]") tells them apart.
+    struct stat ns {};
+    if (::stat("/proc/self/ns/pid", &ns) == 0) host += "_" + std::to_string(static_cast<unsigned long long>(ns.st_ino));
     return host;
 }
 

@@ -3,11 +3,12 @@
 /// relprop writes bytes to disk (write_npy, write_png and every output of the command line use it).
 ///
 /// write_file_atomic: the bytes go to a temporary file in the same folder, named
-/// `.relprop-<pid>-<host>-<counter>.tmp` (a leading dot, the process id, the host name — letters,
-/// digits, '.' and '_' kept, anything else '_' — and a per-process counter: no output name, which
-/// always ends in its own extension, can equal it, and two processes or two writes never share one,
-/// also when processes on several machines, or containers that all run as pid 1, write into one
-/// shared folder); every step is checked — each write(2), fsync of the file, close, the rename onto the
+/// `.relprop-<pid>-<host>-<counter>.tmp` (a leading dot, the process id, the host — the host name with
+/// letters, digits, '.' and '_' kept, anything else '_', then '_' and the inode of the process's PID
+/// namespace — and a per-process counter: no output name, which always ends in its own extension, can
+/// equal it, and two processes or two writes never share one, also when processes on several machines,
+/// or containers that all run as pid 1 — with their own host names or, as Kubernetes hostNetwork pods,
+/// the node's — write into one shared folder); every step is checked — each write(2), fsync of the file, close, the rename onto the
 /// final name, and fsync of the folder — and on any failure the temporary file is removed and an
 /// Error names the final path and the system's reason (e.g. "No space left on device", "File too
 /// large"). A file already at the final name stays as it was until the rename replaces it whole.
@@ -40,7 +41,8 @@ void write_file_atomic(const std::string& path, std::string_view bytes, const st
 /// against a second one racing on such a file system.
 bool create_file_once(const std::string& path, std::string_view bytes, const std::string& what = "the file");
 
-/// The host part of temporary names (see above).
+/// The host part of temporary names (see above): a process id means something only to processes with the
+/// same host part.
 std::string temp_host();
 
 struct FileBytes {

@@ -17,6 +17,7 @@
 #include <map>
 #include <set>
 
+#include "io/file_write.h"
 #include "relprop/image.hpp"
 #include "relprop/npy.hpp"
 #include "tests/cli_run.h"
@@ -411,8 +412,20 @@ TEST_CASE("output safety 8: inputs x.png and x.tmp.png keep their own heatmaps a
     waitpid(dead, nullptr, 0);
     const fs::path stale = out / (std::string(".relprop-") + std::to_string(dead) + "-3.tmp");
     write_bytes(stale, "half a heatmap");
+    // Named as this host and PID namespace name it: removed too. The same process id in another PID
+    // namespace of a host with the same name (a Kubernetes hostNetwork pod) may be a live writer: kept.
+    const std::string host = temp_host();
+    REQUIRE(host.find('_') != std::string::npos);
+    const fs::path own = out / (".relprop-" + std::to_string(dead) + "-" + host + "-4.tmp");
+    const fs::path other_namespace =
+        out / (".relprop-" + std::to_string(dead) + "-" + host.substr(0, host.rfind('_')) + "_1-5.tmp");
+    write_bytes(own, "half a heatmap");
+    write_bytes(other_namespace, "half a heatmap");
     auto r = relprop_cli(args);
     CHECK(!fs::exists(stale));
+    CHECK(!fs::exists(own));
+    CHECK(fs::exists(other_namespace));
+    fs::remove(other_namespace);
     CHECK(r.code == 0);
     CHECK(has(r.output, "explained 1 input(s), 1 already done"));
     for (const auto& [name, source] : {std::pair{"x", pngs[0]}, std::pair{"x.tmp", pngs[1]}}) {

@@ -8,6 +8,7 @@
 #include "rules/composite.h"
 #include "rules/explainer.h"
 
+#include <algorithm>
 #include <mutex>
 #include <optional>
 
@@ -33,6 +34,48 @@ constexpr MethodInfo kMethods[] = {
 };
 
 bool is_reverse_method(Method m) { return m == Method::Lrp || m == Method::Gradient || m == Method::GradientXInput; }
+
+// parts[i]'s tensors [1, ...] stacked into [N, ...] (host).
+Tensor stack(const std::vector<const Tensor*>& parts, const Shape& one) {
+    Shape shape = one;
+    shape[0] = static_cast<int64_t>(parts.size());
+    Tensor out(shape);
+    const int64_t per = shape_numel(one);
+    for (size_t i = 0; i < parts.size(); ++i) {
+        float* to = out.data() + static_cast<int64_t>(i) * per;
+        if (parts[i])
+            std::copy(parts[i]->data(), parts[i]->data() + per, to);
+        else
+            std::fill(to, to + per, 0.0f);  // no relevance arrived at this node for this sample
+    }
+    return out;
+}
+
+// One Result of the samples' Results, in order.
+Result stack_results(const std::vector<Result>& parts) {
+    Result r;
+    r.explained_output = parts.at(0).explained_output;
+    std::vector<const Tensor*> logits, relevance;
+    for (const Result& p : parts) {
+        logits.push_back(&p.logits);
+        relevance.push_back(&p.relevance);
+        r.targets.insert(r.targets.end(), p.targets.begin(), p.targets.end());
+    }
+    r.logits = stack(logits, parts[0].logits.shape());
+    r.relevance = stack(relevance, parts[0].relevance.shape());
+    std::map<std::string, Shape> names;
+    for (const Result& p : parts)
+        for (const auto& [name, t] : p.node_relevance) names.emplace(name, t.shape());
+    for (const auto& [name, one] : names) {
+        std::vector<const Tensor*> at_node;
+        for (const Result& p : parts) {
+            const auto it = p.node_relevance.find(name);
+            at_node.push_back(it == p.node_relevance.end() ? nullptr : &it->second);
+        }
+        r.node_relevance[name] = stack(at_node, one);
+    }
+    return r;
+}
 
 }  // namespace
 
@@ -130,6 +173,8 @@ Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& t
         require_finite(batch, "input '" + s.model.graph().values()[s.model.graph().inputs()[0]].name + "'",
                        "set AttributorOptions::allow_nonfinite (--allow-nonfinite on the command line) to explain "
                        "anyway");
+    const Shape& declared = s.model.input_shape();
+    if (!declared.empty() && declared[0] == 1 && batch.rank() >= 1 && batch.dim(0) > 1) return explain_each(batch, targets);
     const auto lock = s.model.lock_device();
 
     Result r;
@@ -164,6 +209,21 @@ Result Attributor::operator()(const Tensor& batch, const std::vector<int64_t>& t
     r.targets = std::move(a.targets);
     r.relevance = std::move(a.attribution);
     return r;
+}
+
+Result Attributor::explain_each(const Tensor& batch, const std::vector<int64_t>& targets) const {
+    const int64_t n = batch.dim(0), per = batch.numel() / n;
+    if (targets.size() > 1 && static_cast<int64_t>(targets.size()) != n)
+        throw Error("got " + std::to_string(targets.size()) + " targets for a batch of " + std::to_string(n));
+    Shape one = batch.shape();
+    one[0] = 1;
+    std::vector<Result> parts;
+    for (int64_t i = 0; i < n; ++i) {
+        // A view of sample i (host or device memory alike); the call only reads it.
+        const Tensor sample = Tensor::wrap(one, const_cast<float*>(batch.data()) + i * per, batch.device());
+        parts.push_back((*this)(sample, targets.size() > 1 ? std::vector<int64_t>{targets[i]} : targets));
+    }
+    return stack_results(parts);
 }
 
 }  // namespace relprop

@@ -11,6 +11,7 @@
 #include "relprop/error.hpp"
 #include "io/onnx_node.h"
 #include "layers/op_registry.h"
+#include "layers/reshape.h"
 
 namespace relprop {
 
@@ -109,11 +110,20 @@ void import_gather(OnnxNode& n) {
     if (!n.is_constant(1))
         throw Error("Gather with an index computed by the model is not supported (the indices must be a constant)");
     const Shape is = n.constant_shape(1, "indices");
+    const int64_t rank = static_cast<int64_t>(n.shape(x).size());
+    const int64_t axis = normalize_axes({n.attr_int("axis", 0)}, rank, "Gather axis")[0];
+    // PyTorch's dynamo exporter writes a view it has no ONNX op for (aten.as_strided, e.g. after ConvNeXt's
+    // AdaptiveAvgPool2d, in a model exported with a fixed batch) as a Reshape to 1-D and a Gather of every
+    // element in order: that is a Reshape to the index's shape.
+    if (rank == 1 && axis == 0 && !is.empty()) {
+        const std::vector<int64_t> index = n.constant_ints(1, "indices");
+        bool in_order = static_cast<int64_t>(index.size()) == n.shape(x)[0];
+        for (size_t k = 0; in_order && k < index.size(); ++k) in_order = index[k] == static_cast<int64_t>(k);
+        if (in_order) return n.emit(std::make_shared<Reshape>(is), {x});
+    }
     if (is.size() > 1)
         throw Error("Gather with a rank-" + std::to_string(is.size()) + " index " + shape_str(is) +
                     " is not supported (a scalar or 1-D index is)");
-    const int64_t rank = static_cast<int64_t>(n.shape(x).size());
-    const int64_t axis = normalize_axes({n.attr_int("axis", 0)}, rank, "Gather axis")[0];
     n.emit(std::make_shared<Gather>(axis, n.constant_ints(1, "indices"), is.empty()), {x});
 }
 

@@ -10,6 +10,8 @@
 #include <iterator>
 #include <thread>
 
+#include <onnx/onnx_pb.h>
+
 // The engine, to compare with (not part of the installed API):
 #include "engine/attribution.h"
 #include "engine/backend.h"
@@ -179,4 +181,49 @@ TEST_CASE("API: concurrent calls on one Attributor give the serial results") {
             CHECK(mismatches[i] == 0);
         }
     }
+}
+
+TEST_CASE("API: a model exported with its batch fixed at 1 explains a batch of N one sample at a time") {
+    // The demo model with its symbolic batch replaced by 1, as torch.onnx.export writes a model without
+    // dynamic_axes (and the dynamo exporter without dynamic_shapes).
+    onnx::ModelProto proto;
+    {
+        std::ifstream in(demo_model(), std::ios::binary);
+        REQUIRE(proto.ParseFromIstream(&in));
+    }
+    auto* batch_dim = proto.mutable_graph()->mutable_input(0)->mutable_type()->mutable_tensor_type()->mutable_shape()->mutable_dim(0);
+    batch_dim->clear_dim_param();
+    batch_dim->set_dim_value(1);
+    const std::string bytes = proto.SerializeAsString();
+    const relprop::Model fixed = relprop::Model::load_buffer(bytes.data(), bytes.size());
+    const relprop::Model free = relprop::Model::load(demo_model());
+    CHECK(fixed.input_shape() == relprop::Shape{1, 1, 32, 32});
+    const relprop::Tensor batch = demo_batch();
+    const int64_t n = batch.dim(0), per = batch.numel() / n;
+    for (relprop::Method method : {relprop::Method::Lrp, relprop::Method::SmoothGrad}) {
+        INFO(relprop::method_name(method));
+        relprop::AttributorOptions o;
+        o.method = method;
+        o.keep_node_relevance = method == relprop::Method::Lrp;
+        const std::vector<int64_t> targets = {3, 1, 4, 1, 5, 9};
+        const relprop::Result all = relprop::Attributor(fixed, o)(batch, targets);
+        REQUIRE(all.relevance.shape() == batch.shape());
+        REQUIRE(all.logits.shape() == relprop::Shape{n, 10});
+        CHECK(all.targets == targets);
+        // Each sample as the free-batch model explains it alone, to the bit.
+        const relprop::Attributor alone(free, o);
+        for (int64_t i = 0; i < n; ++i) {
+            const relprop::Tensor sample =
+                relprop::Tensor::wrap({1, 1, 32, 32}, const_cast<float*>(batch.data()) + i * per);
+            const relprop::Result r = alone(sample, {targets[i]});
+            CHECK(std::equal(r.relevance.data(), r.relevance.data() + per, all.relevance.data() + i * per));
+            CHECK(std::equal(r.logits.data(), r.logits.data() + 10, all.logits.data() + i * 10));
+            for (const auto& [name, t] : r.node_relevance) {
+                const int64_t m = t.numel();
+                CHECK(std::equal(t.data(), t.data() + m, all.node_relevance.at(name).data() + i * m));
+            }
+        }
+    }
+    const relprop::Attributor lrp(fixed);
+    CHECK(error_of([&] { lrp(batch, {1, 2}); }) == "got 2 targets for a batch of 6");
 }

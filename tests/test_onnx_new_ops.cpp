@@ -211,3 +211,33 @@ TEST_CASE("onnx new ops: LayerNormalization (opset 17) and Gelu (opset 20); unsu
         CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("Gelu is supported from opset 20; this model has opset 17"), Error);
     }
 }
+
+TEST_CASE("onnx new ops: dynamo's as_strided view (Reshape to 1-D, Gather of every element in order) is a Reshape") {
+    // torch 2.11's dynamo export of convnext_tiny with a fixed batch: ReduceMean → Reshape [-1] → Gather(axis 0)
+    // with index [1, C, 1, 1] = 0, 1, ..., C-1 (aten.as_strided after AdaptiveAvgPool2d).
+    const auto build = [](std::vector<int64_t> index) {
+        ModelBuilder b(18, {1, 4, 3, 3});
+        b.int64s("axes", {2, 3});
+        b.node("ReduceMean", {"x", "axes"}, {"mean"});
+        b.int64s("flat", {-1});
+        b.node("Reshape", {"mean", "flat"}, {"line"});
+        auto* t = b.m.mutable_graph()->add_initializer();
+        t->set_name("index");
+        t->set_data_type(onnx::TensorProto::INT64);
+        for (int64_t d : {1, 4, 1, 1}) t->add_dims(d);
+        for (int64_t v : index) t->add_int64_data(v);
+        auto& g = b.node("Gather", {"line", "index"}, {"view"});
+        ModelBuilder::i(g, "axis", 0);
+        b.node("Flatten", {"view"}, {"f"});
+        b.floats("fc", {3, 4});
+        auto& gemm = b.node("Gemm", {"f", "fc"}, {"y"});
+        ModelBuilder::i(gemm, "transB", 1);
+        return b.import("y");
+    };
+    const OnnxModel model = build({0, 1, 2, 3});
+    CHECK(op_list(model.graph) == "ReduceMean Reshape Reshape Flatten Linear");
+    check_forward_and_explain(model, {1, 4, 3, 3});
+    // Any other order is a real strided view: refused as before.
+    CHECK_THROWS_WITH_AS(build({1, 0, 2, 3}), doctest::Contains("Gather with a rank-4 index [1, 4, 1, 1] is not supported"),
+                         Error);
+}

@@ -111,7 +111,8 @@ public:
 
     /// Explains a batch [N, ...] shaped like the model's input (host or device tensor; wrap your own
     /// memory with Tensor::wrap to avoid a copy). targets: one per sample or one for all; empty or -1
-    /// means each sample's highest output.
+    /// means each sample's highest output. A model whose ONNX file fixes the batch at 1 (an export
+    /// without a dynamic batch) explains a batch of N one sample at a time, with the same results.
     Result operator()(const Tensor& batch, const std::vector<int64_t>& targets = {}) const;
 
     const Model& model() const;
@@ -126,6 +127,8 @@ public:
     const ExplainedGraph& explained() const;
 
 private:
+    Result explain_each(const Tensor& batch, const std::vector<int64_t>& targets) const;
+
     struct State;
     std::unique_ptr<State> m_state;
 };

@@ -156,8 +156,10 @@ for f in single/*.npy single/*.png; do
   if cmp -s "$f" "sharded/$(basename "$f")"; then same=$((same + 1)); else differ=$((differ + 1)); fi
 done
 check "all 80 outputs (.npy and .png) equal byte for byte ($same equal, $differ differ)" test "$same" -eq 80 -a "$differ" -eq 0
-check "only the expected files in the shared folder" test "$(find sharded -maxdepth 1 -type f ! -name '*.npy' ! -name '*.png' | sort | xargs -n1 basename | tr '\n' ' ')" = \
-  ".relprop.merge.lock .relprop.shard-0-of-4.lock .relprop.shard-1-of-4.lock .relprop.shard-2-of-4.lock .relprop.shard-3-of-4.lock index.csv index.json index.shard-0-of-4.csv index.shard-1-of-4.csv index.shard-2-of-4.csv index.shard-3-of-4.csv run.json "
+# Besides the outputs: the folder lock (shared by shards), the merge lock, per shard its lock, its rows and the
+# run.json its rows were made under (.run), the merged index and run.json.
+check "only the expected files in the shared folder" test "$(find sharded -maxdepth 1 -type f ! -name '*.npy' ! -name '*.png' | xargs -n1 basename | LC_ALL=C sort | tr '\n' ' ')" = \
+  ".relprop.lock .relprop.merge.lock .relprop.shard-0-of-4.lock .relprop.shard-0-of-4.run .relprop.shard-1-of-4.lock .relprop.shard-1-of-4.run .relprop.shard-2-of-4.lock .relprop.shard-2-of-4.run .relprop.shard-3-of-4.lock .relprop.shard-3-of-4.run index.csv index.json index.shard-0-of-4.csv index.shard-1-of-4.csv index.shard-2-of-4.csv index.shard-3-of-4.csv run.json "
 
 readme_quotes() { python3 -c 'import sys; sys.exit(open(sys.argv[2]).read() not in open(sys.argv[1]).read())' "$ROOT/README.md" "$1"; }
 check "README quotes tools/cluster/relprop-array.sbatch as it is" readme_quotes "$ROOT/tools/cluster/relprop-array.sbatch"

@@ -46,7 +46,7 @@ struct EvaluatedMethod {
     std::string name;      ///< the label in curves and summaries (the SPEC it was parsed from)
     Source source = Source::Attributor;
     AttributorOptions attributor;  ///< Source::Attributor
-    uint64_t seed = 0;  ///< Source::Random: the map of sample i is uniform(0, 1) noise from (seed, its id)
+    uint64_t seed = 0;             ///< Source::Random: sample i's map is uniform(0, 1) noise from (seed, its id)
     Tensor relevance;              ///< Source::Given: the maps, shaped like the inputs
     std::string directory;         ///< set by parse for "file:DIR" (the caller loads the maps into relevance)
 };
@@ -66,12 +66,12 @@ struct EvaluateOptions {
     float fill_value = 0.0f;   ///< PerturbationFill::Value
     float blur_sigma = 2.0f;   ///< PerturbationFill::Blur (pixels)
     uint64_t seed = 0;         ///< PerturbationFill::UniformNoise
-    /// One id per sample, or empty (sample i's id is then its position i). A sample's random numbers
-    /// (its map for Source::Random, its PerturbationFill::UniformNoise) come from (seed, id) alone, so a
-    /// sample keeps them whatever the batch it is in or its place there: give a stable id (the CLI hashes
-    /// each input's file name) where samples are evaluated in parts or the set of samples grows.
-    /// Without ids the numbers are those of earlier versions, where evaluate() gave every sample the
-    /// uniform noise of id 0 (it runs perturbation_curves one sample at a time).
+    /// One id per sample, or empty. A sample's random numbers (its map for Source::Random, its
+    /// PerturbationFill::UniformNoise) come from (seed, its id) alone, so a sample keeps them whatever
+    /// the batch it is in or its place there: give a stable id (the CLI hashes each input's file name)
+    /// where samples are evaluated in parts or the set of samples grows. Empty keeps the numbers of
+    /// earlier versions: the id is the position (random maps; perturbation_curves' noise), and
+    /// evaluate(), which runs perturbation_curves one sample at a time, gives every sample id 0's noise.
     std::vector<uint64_t> sample_ids;
     int64_t batch_size = 32;   ///< perturbed inputs (and samples explained) per engine call
     /// A model ending in a Softmax: the curves record its logits (the Softmax's input; the default, as

@@ -138,11 +138,20 @@ std::vector<MethodSummary> summarize(const std::vector<SampleScores>& scores) {
 }
 
 Tensor random_attribution(const Shape& shape, uint64_t seed) {
+    std::vector<uint64_t> ids(shape.empty() ? 1 : std::max<int64_t>(shape[0], 0));
+    std::iota(ids.begin(), ids.end(), uint64_t{0});
+    return random_attribution(shape, seed, ids);
+}
+
+Tensor random_attribution(const Shape& shape, uint64_t seed, const std::vector<uint64_t>& ids) {
     Tensor t(shape);
     const int64_t n = shape.empty() ? 1 : shape[0], per = t.numel() / std::max<int64_t>(n, 1);
+    if (static_cast<int64_t>(ids.size()) != n)
+        throw Error("random_attribution: " + std::to_string(ids.size()) + " sample ids for " + std::to_string(n) +
+                    " samples " + shape_str(shape));
     for (int64_t i = 0; i < n; ++i) {
-        std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(i),
-                          static_cast<uint32_t>(static_cast<uint64_t>(i) >> 32)};
+        std::seed_seq seq{static_cast<uint32_t>(seed), static_cast<uint32_t>(seed >> 32), static_cast<uint32_t>(ids[i]),
+                          static_cast<uint32_t>(ids[i] >> 32)};
         std::mt19937_64 rng(seq);
         std::uniform_real_distribution<float> u(0.0f, 1.0f);
         for (int64_t k = 0; k < per; ++k) t.data()[i * per + k] = u(rng);
@@ -201,8 +210,8 @@ void check_geometry(const Geometry& g, PerturbationMetric metric, const Evaluate
                     std::to_string(regions) + " regions of " + std::to_string(o.patch) + "x" + std::to_string(o.patch));
 }
 
-// What the perturbed pixels of one sample [C, H, W] become.
-std::vector<float> fill_image(const float* x, const Geometry& g, int64_t sample, const EvaluateOptions& o) {
+// What the perturbed pixels of one sample [C, H, W] become; `id` seeds the uniform noise.
+std::vector<float> fill_image(const float* x, const Geometry& g, uint64_t id, const EvaluateOptions& o) {
     std::vector<float> f(g.sample(), o.fill_value);
     const int64_t hw = g.pixels();
     if (o.fill == PerturbationFill::ChannelMean) {
@@ -213,8 +222,11 @@ std::vector<float> fill_image(const float* x, const Geometry& g, int64_t sample,
         }
     } else if (o.fill == PerturbationFill::UniformNoise) {
         const auto [lo, hi] = std::minmax_element(x, x + g.sample());
-        std::seed_seq seq{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32),
-                          static_cast<uint32_t>(sample), 0x7e57u};
+        // The id's high half joins only when it is not 0: ids below 2^32 keep the earlier numbers.
+        std::vector<uint32_t> words{static_cast<uint32_t>(o.seed), static_cast<uint32_t>(o.seed >> 32),
+                                    static_cast<uint32_t>(id), 0x7e57u};
+        if (id >> 32) words.push_back(static_cast<uint32_t>(id >> 32));
+        std::seed_seq seq(words.begin(), words.end());
         std::mt19937_64 rng(seq);
         std::uniform_real_distribution<float> u(*lo, std::nextafter(*hi, *hi + 1.0f));
         for (float& v : f) v = u(rng);
@@ -311,6 +323,12 @@ private:
     std::vector<double*> m_slots;
 };
 
+void check_sample_ids(const EvaluateOptions& o, const Geometry& g) {
+    if (!o.sample_ids.empty() && static_cast<int64_t>(o.sample_ids.size()) != g.n)
+        throw Error("evaluate: " + std::to_string(o.sample_ids.size()) + " sample ids for " + std::to_string(g.n) +
+                    " samples (give one per sample, or none)");
+}
+
 // Both curves (MoRF, LeRF) of sample i, queued on `queue`; the logits arrive when it flushes.
 void queue_sample_curves(ForwardQueue& queue, const Tensor& inputs, const Tensor& relevance, const Geometry& g,
                          int64_t i, int64_t target, PerturbationMetric metric, const EvaluateOptions& o,
@@ -327,7 +345,8 @@ void queue_sample_curves(ForwardQueue& queue, const Tensor& inputs, const Tensor
         for (int64_t p : units[u])
             for (int64_t c = 0; c < rc; ++c) score[u] += r[c * g.pixels() + p];
     const float* x = inputs.data() + i * g.sample();
-    const std::vector<float> fill = fill_image(x, g, i, o);
+    const std::vector<float> fill =
+        fill_image(x, g, o.sample_ids.empty() ? static_cast<uint64_t>(i) : o.sample_ids[i], o);
 
     for (PerturbationOrder order : {PerturbationOrder::MoRF, PerturbationOrder::LeRF}) {
         PerturbationCurve& curve = out.emplace_back();
@@ -376,6 +395,7 @@ std::vector<PerturbationCurve> perturbation_curves(const Model& model, const Ten
                     shape_str(relevance.shape()) + " but the inputs are " + shape_str(inputs.shape()));
     if (static_cast<int64_t>(targets.size()) != g.n)
         throw Error("evaluate: " + std::to_string(targets.size()) + " targets for " + std::to_string(g.n) + " samples");
+    check_sample_ids(options, g);
     // A NaN would break the ranking (no strict weak order): refused, counted.
     require_finite(relevance, "evaluate: the attribution" + (method.empty() ? std::string() : " of '" + method + "'"),
                    "replace the NaN/Inf values first");
@@ -396,6 +416,7 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
     if (options.metrics.empty()) throw Error("evaluate: no metric asked for");
     if (methods.empty()) throw Error("evaluate: no method to evaluate");
     for (PerturbationMetric m : options.metrics) check_geometry(g, m, options);
+    check_sample_ids(options, g);
     check_batch_dimension(model);
     const Tensor x = inputs.device() == Device::CPU ? inputs : model.backend().download(inputs);
     require_finite(x, "evaluate's inputs", "replace the NaN/Inf values first");
@@ -453,7 +474,8 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
         const EvaluatedMethod& m = methods[mi];
         Tensor relevance;
         if (m.source == EvaluatedMethod::Source::Random) {
-            relevance = random_attribution(x.shape(), m.seed);
+            relevance = options.sample_ids.empty() ? random_attribution(x.shape(), m.seed)
+                                                   : random_attribution(x.shape(), m.seed, options.sample_ids);
         } else if (m.source == EvaluatedMethod::Source::Given) {
             relevance = m.relevance.device() == Device::CPU ? m.relevance : model.backend().download(m.relevance);
         } else {
@@ -468,14 +490,17 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
             }
         }
         for (PerturbationMetric metric : options.metrics) {
-            // One sample at a time, so that progress can be told.
+            // One sample at a time, so that progress can be told; with its id (without ids, as before:
+            // the position in this one-sample call, 0).
+            EvaluateOptions one = options;
             for (int64_t i = 0; i < g.n; ++i) {
+                if (!options.sample_ids.empty()) one.sample_ids = {options.sample_ids[i]};
                 const int64_t rc = relevance.dim(1);
                 const Tensor xi = Tensor::wrap({1, g.c, g.h, g.w}, const_cast<float*>(x.data()) + i * g.sample());
                 const Tensor ri = Tensor::wrap({1, rc, relevance.dim(2), relevance.dim(3)},
                                                relevance.data() + i * rc * relevance.dim(2) * relevance.dim(3));
                 std::vector<PerturbationCurve> c =
-                    perturbation_curves(model, xi, ri, {ev.targets[i]}, metric, options, m.name);
+                    perturbation_curves(model, xi, ri, {ev.targets[i]}, metric, one, m.name);
                 for (PerturbationCurve& curve : c) curve.sample = i;
                 ev.scores.push_back({m.name, metric, i, score_curves(c[0], c[1])});
                 for (PerturbationCurve& curve : c) ev.curves.push_back(std::move(curve));

@@ -545,3 +545,34 @@ TEST_CASE("shard: evaluate --shard needs --out-dir") {
     CHECK(r.output.find("--shard splits the samples of an --out-dir evaluation among processes: give --out-dir DIR") !=
           std::string::npos);
 }
+
+TEST_CASE("shard: evaluate's random maps and uniform noise follow the input names: inputs added between runs change nothing") {
+    // img_00..img_03 first, then a_00 and a_01, which sort before them (every earlier sample moves by two).
+    const fs::path images = digit_folder("evseed-images", 4);
+    const fs::path resumed = scratch_dir("evseed-resumed") / "out", sharded = scratch_dir("evseed-sharded") / "out",
+                   single = scratch_dir("evseed-single") / "out";
+    const std::string extra = "--fill uniform --seed 3";
+    auto r = relprop_cli(evaluate(images, resumed, extra));
+    INFO(r.output);
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("(4 of 4 samples evaluated in this run)") != std::string::npos);
+    r = relprop_cli(evaluate(images, sharded, extra + " --shard 0/2"));
+    REQUIRE(r.code == 0);
+    for (const char* name : {"a_00.png", "a_01.png"})
+        fs::copy_file(kDemo + (name[3] == '0' ? "digit_52_7.png" : "digit_190_3.png"), images / name);
+
+    r = relprop_cli(evaluate(images, resumed, extra));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("(2 of 6 samples evaluated in this run)") != std::string::npos);
+    REQUIRE(relprop_cli(evaluate(images, sharded, extra + " --shard 1/2")).code == 0);
+    r = relprop_cli(evaluate(images, sharded, extra + " --shard 0/2"));
+    REQUIRE(r.code == 0);
+    CHECK(r.output.find("every shard is complete") != std::string::npos);
+    REQUIRE(relprop_cli(evaluate(images, single, extra)).code == 0);
+
+    CHECK(bytes_of(single / "curves.csv").size() > 1000);
+    CHECK(bytes_of(resumed / "curves.csv") == bytes_of(single / "curves.csv"));
+    CHECK(without_timing(resumed / "summary.json") == without_timing(single / "summary.json"));
+    CHECK(bytes_of(sharded / "curves.csv") == bytes_of(single / "curves.csv"));
+    CHECK(without_timing(sharded / "summary.json") == without_timing(single / "summary.json"));
+}

@@ -270,6 +270,94 @@ TEST_CASE("evaluate: bad input is an Error naming it") {
           std::string::npos);
 }
 
+TEST_CASE("evaluate: sample ids seed random maps and uniform noise; without ids the numbers are as before") {
+    // Recorded from the build before sample ids existed.
+    const Tensor a = random_attribution({3, 1, 4, 4}, 7);
+    CHECK(a[0] == 0.244755819f);
+    CHECK(a[1] == 0.553284883f);
+    CHECK(a[16] == 0.152992129f);
+    CHECK(a[17] == 0.69301343f);
+    CHECK(a[32] == 0.854287326f);
+    CHECK(a[47] == 0.515855372f);
+    // Ids 0, 1, 2 are the positions; permuted ids permute the maps.
+    CHECK(random_attribution({3, 1, 4, 4}, 7, {0, 1, 2}).to_vector() == a.to_vector());
+    const Tensor p = random_attribution({3, 1, 4, 4}, 7, {2, 0, 1});
+    for (int64_t k = 0; k < 16; ++k) {
+        CHECK(p[k] == a[32 + k]);
+        CHECK(p[16 + k] == a[k]);
+        CHECK(p[32 + k] == a[16 + k]);
+    }
+    CHECK(error_of([] { random_attribution({3, 1, 4, 4}, 7, {1, 2}); }).find("2 sample ids for 3 samples") !=
+          std::string::npos);
+
+    const std::string demo = std::string(RELPROP_FIXTURES_DIR) + "/../../tools/demo/";
+    const Model model = Model::load(demo + "digits.onnx");
+    Tensor x({3, 1, 32, 32});
+    for (int64_t i = 0; i < x.numel(); ++i) x.data()[i] = static_cast<float>((i * 37) % 101) / 100.0f;
+    EvaluateOptions o = options(PerturbationMetric::PixelFlipping, 98);
+    o.fill = PerturbationFill::UniformNoise;
+    o.seed = 5;
+    const EvaluatedMethod random7 = parse_evaluated_method("random:7");
+    // Without ids: evaluate's and perturbation_curves' numbers of the build before (logits after steps
+    // 1, 2 and the last; MoRF, LeRF per sample).
+    const std::vector<std::vector<double>> before = {
+        {-7.36394405, -6.53947592, -4.24584484}, {-8.12166309, -6.68155146, -4.24584484},
+        {-8.42577362, -8.04842567, -4.24584484}, {-6.9277482, -6.38417768, -4.24584484},
+        {-7.45121098, -6.99889183, -4.24584484}, {-8.06824493, -8.38219833, -4.24584484}};
+    const std::vector<std::vector<double>> before_curves = {
+        {-7.09616184, -7.00629234, -4.24584484}, {-8.28924942, -7.58499479, -4.24584484},
+        {-7.55656481, -7.47031069, -4.08163404}, {-7.6908164, -6.9959712, -4.08163404},
+        {-7.0603404, -6.69232988, -4.98894358}, {-7.64674854, -5.99851274, -4.98894358}};
+    const Evaluation ev = evaluate(model, x, {random7}, o, {3});
+    const std::vector<PerturbationCurve> pc =
+        perturbation_curves(model, x, random_attribution({3, 1, 32, 32}, 9), {3, 3, 3}, PerturbationMetric::PixelFlipping, o);
+    REQUIRE(ev.curves.size() == 6);
+    REQUIRE(pc.size() == 6);
+    for (size_t k = 0; k < 6; ++k) {
+        INFO("curve ", k);
+        const std::vector<double> got = {ev.curves[k].logit[1], ev.curves[k].logit[2], ev.curves[k].logit.back()},
+                                  got_pc = {pc[k].logit[1], pc[k].logit[2], pc[k].logit.back()};
+        for (size_t j = 0; j < 3; ++j) {
+            CHECK(got[j] == doctest::Approx(before[k][j]).epsilon(1e-5));
+            CHECK(got_pc[j] == doctest::Approx(before_curves[k][j]).epsilon(1e-5));
+        }
+    }
+
+    // With ids: the samples permuted (with their ids) permute the curves, bit for bit; the ids, not
+    // the positions, decide (other ids, other curves).
+    const std::vector<uint64_t> ids = {0x9e3779b97f4a7c15ull, 42, 7};
+    o.sample_ids = ids;
+    const Evaluation with_ids = evaluate(model, x, {random7}, o, {3});
+    const int64_t perm[3] = {2, 0, 1};  // new sample j is old sample perm[j]
+    Tensor y({3, 1, 32, 32});
+    for (int64_t j = 0; j < 3; ++j)
+        std::copy(x.data() + perm[j] * 1024, x.data() + (perm[j] + 1) * 1024, y.data() + j * 1024);
+    o.sample_ids = {ids[2], ids[0], ids[1]};
+    const Evaluation permuted = evaluate(model, y, {random7}, o, {3});
+    REQUIRE(permuted.curves.size() == 6);
+    for (int64_t j = 0; j < 3; ++j)
+        for (int64_t order = 0; order < 2; ++order) {
+            INFO("sample ", j, " order ", order);
+            CHECK(permuted.curves[2 * j + order].logit == with_ids.curves[2 * perm[j] + order].logit);
+        }
+    CHECK(with_ids.curves[0].logit != ev.curves[0].logit);
+    // Uniform noise alone (a given map): the same.
+    EvaluatedMethod given = parse_evaluated_method("file:maps");
+    given.source = EvaluatedMethod::Source::Given;
+    given.relevance = random_attribution({3, 1, 32, 32}, 9, ids);
+    o.sample_ids = ids;
+    const Evaluation noise = evaluate(model, x, {given}, o, {3});
+    given.relevance = random_attribution({3, 1, 32, 32}, 9, {ids[2], ids[0], ids[1]});
+    o.sample_ids = {ids[2], ids[0], ids[1]};
+    const Evaluation noise_permuted = evaluate(model, y, {given}, o, {3});
+    for (int64_t j = 0; j < 3; ++j)
+        for (int64_t order = 0; order < 2; ++order)
+            CHECK(noise_permuted.curves[2 * j + order].logit == noise.curves[2 * perm[j] + order].logit);
+    o.sample_ids = {1, 2};
+    CHECK(error_of([&] { evaluate(model, x, {random7}, o, {3}); }).find("2 sample ids for 3 samples") !=
+          std::string::npos);
+}
+
 TEST_CASE("evaluate: on the bundled digits CNN, LRP's and the gradient's MoRF curves fall faster than random's") {
     const std::string demo = std::string(RELPROP_FIXTURES_DIR) + "/../../tools/demo/";
     const Model model = Model::load(demo + "digits.onnx");

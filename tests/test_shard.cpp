@@ -62,6 +62,17 @@ TEST_CASE("shard: the hash is SHA-256 of the file name, as README's Python line 
     CHECK(shard_key("x.JPEG") == "x.JPEG");
 }
 
+TEST_CASE("shard: evaluate's sample ids are the hash of the input's name (NAME/I for a sample of a .npy batch)") {
+    // Python: int(hashlib.sha256(b"img_00.png").hexdigest()[:16], 16), and of b"batch.npy/1".
+    CHECK(key_hash("img_00.png") == 18318923714978892826ull);
+    const std::vector<uint64_t> ids =
+        input_sample_ids({"/data/a/img_00.png", "x/batch.npy", "x/batch.npy", "one.npy", "/elsewhere/img_00.png"});
+    CHECK(ids == std::vector<uint64_t>{18318923714978892826ull, 8468858246709024085ull, 13176153346559126ull,
+                                       5561208042861951602ull, 18318923714978892826ull});
+    // The same input among others, or alone: the same id.
+    CHECK(input_sample_ids({"b/one.npy"}) == std::vector<uint64_t>{5561208042861951602ull});
+}
+
 TEST_CASE("shard: stable when files are added, balanced over 10,000 names") {
     const std::vector<std::string> names = imagenet_names(1, 10000);
     std::map<std::string, int64_t> before;

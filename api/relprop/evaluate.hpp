@@ -46,7 +46,7 @@ struct EvaluatedMethod {
     std::string name;      ///< the label in curves and summaries (the SPEC it was parsed from)
     Source source = Source::Attributor;
     AttributorOptions attributor;  ///< Source::Attributor
-    uint64_t seed = 0;             ///< Source::Random: the map of sample i is uniform(0, 1) noise from (seed, i)
+    uint64_t seed = 0;             ///< Source::Random: sample i's map is uniform(0, 1) noise from (seed, its id)
     Tensor relevance;              ///< Source::Given: the maps, shaped like the inputs
     std::string directory;         ///< set by parse for "file:DIR" (the caller loads the maps into relevance)
 };
@@ -66,6 +66,13 @@ struct EvaluateOptions {
     float fill_value = 0.0f;   ///< PerturbationFill::Value
     float blur_sigma = 2.0f;   ///< PerturbationFill::Blur (pixels)
     uint64_t seed = 0;         ///< PerturbationFill::UniformNoise
+    /// One id per sample, or empty. A sample's random numbers (its map for Source::Random, its
+    /// PerturbationFill::UniformNoise) come from (seed, its id) alone, so a sample keeps them whatever
+    /// the batch it is in or its place there: give a stable id (the CLI hashes each input's file name)
+    /// where samples are evaluated in parts or the set of samples grows. Empty keeps the numbers of
+    /// earlier versions: the id is the position (random maps; perturbation_curves' noise), and
+    /// evaluate(), which runs perturbation_curves one sample at a time, gives every sample id 0's noise.
+    std::vector<uint64_t> sample_ids;
     int64_t batch_size = 32;   ///< perturbed inputs (and samples explained) per engine call
     /// A model ending in a Softmax: the curves record its logits (the Softmax's input; the default, as
     /// explanations are of the logits) or its probabilities (explained_graph()). Every method's attributor
@@ -121,6 +128,9 @@ PerturbationScores score_curves(const PerturbationCurve& morf, const Perturbatio
 std::vector<MethodSummary> summarize(const std::vector<SampleScores>& scores);
 /// A seeded uniform(0, 1) map shaped like `shape`; sample i depends only on (seed, i).
 Tensor random_attribution(const Shape& shape, uint64_t seed);
+/// The same with sample i's map from (seed, ids[i]) (one id per sample, else an Error); ids 0 … N−1
+/// give the overload above.
+Tensor random_attribution(const Shape& shape, uint64_t seed, const std::vector<uint64_t>& ids);
 
 /// Evaluates each method on `inputs` [N, C, H, W]: its attribution of each sample's target (targets:
 /// one per sample, one for all, or empty = each sample's highest logit), then the perturbation curves
@@ -131,7 +141,8 @@ Evaluation evaluate(const Model& model, const Tensor& inputs, const std::vector<
 
 /// The perturbation curves of one attribution (relevance shaped like inputs) for given targets (one
 /// per sample), without scores: what evaluate() runs per method and metric (options.explain_output says
-/// which output of a model ending in a Softmax they record).
+/// which output of a model ending in a Softmax they record; options.sample_ids, one per sample or
+/// empty, seed the uniform noise).
 std::vector<PerturbationCurve> perturbation_curves(const Model& model, const Tensor& inputs, const Tensor& relevance,
                                                    const std::vector<int64_t>& targets, PerturbationMetric metric,
                                                    const EvaluateOptions& options = {},

@@ -132,8 +132,13 @@ std::string settings_json(const EvaluateCommand& c, const std::vector<std::strin
          ", \"resize\": " + std::to_string(io.resize) + ", \"crop\": " + std::to_string(io.crop) +
          ", \"mean\": " + json_string(io.mean) + ", \"std\": " + json_string(io.std) + ", \"scale\": " +
          json_string(io.scale) + ", \"preprocess\": " + json_string(io.preprocess) +
-         ", \"no_preprocess\": " + (io.no_preprocess ? "true" : "false") + "}";
-    return s;
+         ", \"no_preprocess\": " + (io.no_preprocess ? "true" : "false");
+    // Random numbers seeded per input name (earlier versions: by position): a folder of an earlier
+    // version with random maps or uniform noise has other settings, its samples are not mixed in.
+    bool random = c.fill == "uniform";
+    for (const std::string& spec : specs) random = random || spec.starts_with("random");
+    if (random) s += ", \"random_seeds\": \"per input name\"";
+    return s + "}";
 }
 
 // Every output goes through io/file_write: a temporary file, each step checked, fsync, rename.
@@ -380,6 +385,9 @@ int run_evaluate(const EvaluateCommand& c) {
     const Batch batch = load_files(files, c.inputs, model.input_shape(), c.model.allow_nonfinite);
     const Tensor& x = batch.data;
     const int64_t n = x.dim(0);
+    // Random maps and uniform noise are seeded per input name (the shard key), never by position: a
+    // sample keeps its numbers when inputs are added between a resumed run's parts or its shards.
+    const std::vector<uint64_t> sample_ids = input_sample_ids(batch.sources);
     if (x.rank() != 4) throw Error("relprop evaluate needs image-shaped inputs [N, C, H, W], not " + shape_str(x.shape()));
     bool images = false;
     for (const std::string& f : c.inputs.inputs) images = images || fs::path(f).extension() != ".npy";
@@ -397,9 +405,8 @@ int run_evaluate(const EvaluateCommand& c) {
             Attributor check(model, m.attributor);  // an unknown composite or rule fails now
         } else if (m.source == EvaluatedMethod::Source::Given) {
             m.relevance = load_maps(spec, m.directory, batch);
-        } else {
-            m.source = EvaluatedMethod::Source::Given;  // the same map per sample whatever the chunking
-            m.relevance = random_attribution(x.shape(), spec == "random" ? c.seed : m.seed);
+        } else if (spec == "random") {
+            m.seed = c.seed;  // (each sample's map from its id, whatever the chunking: see below)
         }
         methods.push_back(std::move(m));
     }
@@ -520,6 +527,7 @@ int run_evaluate(const EvaluateCommand& c) {
             for (int64_t i : index) chunk_targets.push_back(targets[i]);
         }
         EvaluateOptions o = base;
+        for (int64_t i : index) o.sample_ids.push_back(sample_ids[i]);
         const int64_t before = finished;
         if (progress)
             o.progress = [&](int64_t done, int64_t) {

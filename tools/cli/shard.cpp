@@ -144,10 +144,24 @@ Shard parse_shard(const std::string& text, const Environment& env) {
 
 std::string shard_key(const std::string& input_file) { return std::filesystem::path(input_file).filename().string(); }
 
+uint64_t key_hash(const std::string& key) { return std::stoull(sha256_hex(key).substr(0, 16), nullptr, 16); }
+
 int64_t shard_of_key(const std::string& key, int64_t count) {
-    const std::string hex = sha256_hex(key);
-    const uint64_t h = std::stoull(hex.substr(0, 16), nullptr, 16);
-    return static_cast<int64_t>(h % static_cast<uint64_t>(count));
+    return static_cast<int64_t>(key_hash(key) % static_cast<uint64_t>(count));
+}
+
+std::vector<uint64_t> input_sample_ids(const std::vector<std::string>& sources) {
+    std::vector<uint64_t> ids;
+    ids.reserve(sources.size());
+    for (size_t first = 0; first < sources.size();) {
+        size_t end = first + 1;
+        while (end < sources.size() && sources[end] == sources[first]) ++end;
+        const std::string key = shard_key(sources[first]);
+        for (size_t i = first; i < end; ++i)
+            ids.push_back(end - first == 1 ? key_hash(key) : key_hash(key + "/" + std::to_string(i - first)));
+        first = end;
+    }
+    return ids;
 }
 
 std::vector<std::string> inputs_of_shard(const Shard& shard, const std::vector<std::string>& files) {

@@ -44,6 +44,14 @@ Shard parse_shard(const std::string& text, const Environment& env);
 // The hash key of an input file (its name) and the shard it belongs to among `count`.
 std::string shard_key(const std::string& input_file);
 int64_t shard_of_key(const std::string& key, int64_t count);
+// The first 8 bytes of SHA-256(key) as a big-endian number (shard_of_key is it modulo the count).
+uint64_t key_hash(const std::string& key);
+
+// Per sample of a batch (`sources`: the file each sample came from, a file's samples in a row), the id
+// that seeds its random numbers in `relprop evaluate` (EvaluateOptions::sample_ids): key_hash of its
+// file's key, or for sample I of a file of several samples (a .npy batch) key_hash("KEY/I") (a name
+// holds no '/'). It depends on the file's name alone, never on the sample's place among the inputs.
+std::vector<uint64_t> input_sample_ids(const std::vector<std::string>& sources);
 
 // The input files of `shard` among `files` (all of them when not sharded), in the order given.
 std::vector<std::string> inputs_of_shard(const Shard& shard, const std::vector<std::string>& files);

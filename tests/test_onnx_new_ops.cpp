@@ -211,3 +211,24 @@ TEST_CASE("onnx new ops: LayerNormalization (opset 17) and Gelu (opset 20); unsu
         CHECK_THROWS_WITH_AS(b.import("y"), doctest::Contains("Gelu is supported from opset 20; this model has opset 17"), Error);
     }
 }
+
+TEST_CASE("onnx new ops: Keras Cropping2D as tf2onnx writes it (Slice over every axis, INT32_MAX ends)") {
+    // NASNetMobile's cropping2d after its zero_padding2d: axes [0, 2, 3, 1], starts [0, 1, 1, 0], ends INT32_MAX on
+    // every axis; the batch and channel entries take everything (the batch is symbolic).
+    ModelBuilder b(17, {-1, 2, 5, 5});
+    b.int64s("starts", {0, 1, 1, 0});
+    b.int64s("ends", {2147483647, 2147483647, 2147483647, 2147483647});
+    b.int64s("slice_axes", {0, 2, 3, 1});
+    b.node("Slice", {"x", "starts", "ends", "slice_axes"}, {"y"});
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Slice");
+    CHECK(model.graph.nodes()[0].op->describe() == "axis 2: 1:2147483647:1 axis 3: 1:2147483647:1 axis 1: 0:2147483647:1");
+    check_forward_and_explain(model, {2, 2, 5, 5});
+    // A batch entry that is not "everything" stays refused, in one line naming the axis.
+    ModelBuilder c(17, {-1, 2, 5, 5});
+    c.int64s("starts", {1});
+    c.int64s("ends", {2147483647});
+    c.int64s("slice_axes", {0});
+    c.node("Slice", {"x", "starts", "ends", "slice_axes"}, {"y"});
+    CHECK_THROWS_WITH_AS(c.import("y"), doctest::Contains("Slice along the batch axis (0) is not supported"), Error);
+}

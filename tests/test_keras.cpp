@@ -21,6 +21,7 @@
 #include "io/onnx_import.h"
 #include "layers/avgpool.h"
 #include "layers/binary.h"
+#include "layers/concat.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/op_registry.h"
@@ -206,6 +207,33 @@ TEST_CASE("affine-to-batchnorm: a per-channel Mul and Add after a Conv or Linear
                             .output("y")
                             .build();
     check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Mul", 2}, {"Relu", 1}, {"BatchNorm", 1}},
+               rng);
+}
+
+TEST_CASE("merge-batchnorm: a BatchNorm after a channel Concat of Convs is split into them (Keras NASNet)") {
+    std::mt19937 rng(8);
+    // NASNet's adjust block: two 1×1 convs on two paths, concatenated, then adjust_bn (tf2onnx: Mul, Add).
+    const Graph nasnet = GraphBuilder()
+                             .input("x", {-1, 3, 4, 5})
+                             .node("conv_1", conv3x3(3, 2, rng), {"x"}, "c1")
+                             .node("conv_2", conv3x3(3, 4, rng), {"x"}, "c2")
+                             .node("concat", std::make_shared<Concat>(1), {"c1", "c2"}, "cat")
+                             .node("bn/mul", by_constant(OpType::Mul, random_tensor({1, 6, 1, 1}, rng)), {"cat"}, "m")
+                             .node("bn/add", by_constant(OpType::AddConstant, random_tensor({6, 1, 1}, rng)), {"m"}, "a")
+                             .node("relu", std::make_shared<Relu>(), {"a"}, "y")
+                             .output("y")
+                             .build();
+    check_pass(nasnet, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 2}, {"Concat", 1}, {"Relu", 1}}, rng);
+    // The Concat's output read twice, or one of its inputs not a Conv: the BatchNorm stays.
+    const Graph other = GraphBuilder()
+                            .input("x", {-1, 3, 4, 5})
+                            .node("conv_1", conv3x3(3, 2, rng), {"x"}, "c1")
+                            .node("relu", std::make_shared<Relu>(), {"x"}, "r")
+                            .node("concat", std::make_shared<Concat>(1), {"c1", "r"}, "cat")
+                            .node("bn/mul", by_constant(OpType::Mul, random_tensor({1, 5, 1, 1}, rng)), {"cat"}, "y")
+                            .output("y")
+                            .build();
+    check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Relu", 1}, {"Concat", 1}, {"BatchNorm", 1}},
                rng);
 }
 

@@ -98,12 +98,36 @@ def small_cnn():
     return model
 
 
+def traced_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Keras 3's TensorFlow conv without its XLA detour: Keras runs grouped (ConvNeXt's depthwise) Conv2D through
+    a tf.function(jit_compile=True), which tf2onnx leaves as an unconvertible StatefulPartitionedCall. Only traced
+    for the export (TensorFlow's own numbers are computed eagerly, with XLA, as Keras does)."""
+    from keras.src.backend.tensorflow.nn import _convert_data_format
+    tf_format = _convert_data_format(data_format, len(inputs.shape))
+    return tf.nn.convolution(inputs, kernel, strides, padding.upper(), data_format=tf_format, dilations=dilation_rate)
+
+
+def traced_gelu(x, approximate=True):
+    """tf.nn.gelu's exact form is x·erfc(−x/√2)/2, and tf2onnx writes TensorFlow's Erfc as an ONNX "Erfc", which
+    does not exist: traced for the export as x·(1 + erf(x/√2))/2 (the same function; ConvNeXt's GELU)."""
+    x = tf.convert_to_tensor(x)
+    if approximate:
+        return tf.nn.gelu(x, approximate=True)
+    return 0.5 * x * (1.0 + tf.math.erf(x / np.sqrt(2.0).astype(np.float32)))
+
+
 def export(model, shape_nhwc, opset, nchw, path):
     """tf2onnx export of model(x, training=False) with a symbolic batch; returns the ONNX model."""
+    import keras.src.backend.tensorflow.nn as tf_nn
     spec = [tf.TensorSpec((None,) + tuple(shape_nhwc), tf.float32, name="input")]
     fn = tf.function(lambda x: model(x, training=False))
-    proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
-                                             inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
+    keras_conv, keras_gelu = tf_nn.conv, tf_nn.gelu
+    tf_nn.conv, tf_nn.gelu = traced_conv, traced_gelu
+    try:
+        proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
+                                                 inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
+    finally:
+        tf_nn.conv, tf_nn.gelu = keras_conv, keras_gelu
     return proto
 
 

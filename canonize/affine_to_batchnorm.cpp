@@ -7,6 +7,7 @@
 // broadcasts along axis 1 only ([C], [C,1,1], [1,C,1,1] on [N,C,H,W]; [C] or [1,C] on [N,C]) or is a scalar.
 #include <optional>
 
+#include "canonize/op_match.h"
 #include "canonize/passes.h"
 #include "engine/elementwise.h"
 #include "layers/batchnorm.h"
@@ -22,24 +23,6 @@ const Tensor* constant_operand(const Op& op, BinaryKind kind) {
     if (!b || b->kind() != kind || b->constant_index() < 0) return nullptr;
     if (kind == BinaryKind::Sub && b->constant_index() != 1) return nullptr;
     return &b->params().at("constant");
-}
-
-// The constant as C per-channel values for a value of shape `x` ([N, C, ...]), or nothing.
-std::optional<std::vector<float>> per_channel(const Tensor& c, const Shape& x) {
-    if (x.size() < 2) return std::nullopt;
-    const int64_t channels = x[1];
-    std::vector<float> v(static_cast<size_t>(channels));
-    if (c.numel() == 1) {
-        for (float& e : v) e = c[0];
-        return v;
-    }
-    // Trailing-aligned broadcast: every axis of the constant but the channel axis has size 1.
-    const Shape s = left_padded(c.shape(), x.size());
-    if (s.size() != x.size()) return std::nullopt;
-    for (size_t d = 0; d < s.size(); ++d)
-        if (s[d] != (d == 1 ? channels : 1)) return std::nullopt;
-    for (int64_t i = 0; i < channels; ++i) v[i] = c[i];
-    return v;
 }
 
 }  // namespace

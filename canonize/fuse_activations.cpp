@@ -2,6 +2,8 @@
 // activation gets its composite's rule as a whole, as zennit's module hooks see nn.SiLU, nn.Hardswish, nn.GELU:
 //   x·Sigmoid(x)                         → Silu       (either operand order)
 //   x·HardSigmoid(x), α = 1/6, β = ½     → HardSwish  (nn.Hardswish below opset 14; either order)
+//   x·Clip(x + 3, 0, 6)·(1/6)            → HardSwish  (Keras 3's hard_swish, x·relu6(x + 3)/6, as tf2onnx writes
+//                                                      it: the /6 a Mul by 1/6; the factors in any order)
 //   ½·x·(1 + erf(x/√2))                  → Gelu       (nn.GELU below opset 20: Div by √2 or Mul by 1/√2, Erf,
 //                                                      Add 1, and two Muls with x and ½ in any order)
 // Only where every intermediate value is read by the pattern alone and is no graph output; a gate of another
@@ -97,6 +99,32 @@ bool gelu_pattern(const GraphEditor& ed, size_t root, std::string& x, std::vecto
     return false;
 }
 
+// Node `root` (a Mul) computes x·Clip(x + 3, 0, 6)·(1/6): fills x and the other nodes of the pattern.
+bool relu6_hard_swish_pattern(const GraphEditor& ed, size_t root, std::string& x, std::vector<size_t>& others) {
+    std::vector<std::string> values;
+    std::vector<size_t> muls;
+    double constant = 1.0;
+    if (!product_factors(ed, root, values, constant, muls) || values.size() != 2 || muls.size() != 2) return false;
+    if (std::abs(constant - 1.0 / 6.0) > 1e-7) return false;
+    for (int k = 0; k < 2; ++k) {
+        const int clip = ed.producer(values[k]);
+        if (clip < 0 || !ed.single_use(values[k])) continue;
+        const UnaryFn* f = activation_fn(*ed.nodes()[clip].op, OpType::Clip);
+        if (!f || f->alpha != 0.0f || f->beta != 6.0f) continue;
+        const std::string& shifted = ed.nodes()[clip].inputs[0];
+        const int add = ed.producer(shifted);
+        if (add < 0 || !ed.single_use(shifted)) continue;
+        const Binary* a = as_binary(*ed.nodes()[add].op, OpType::AddConstant);
+        if (!a || !is_scalar(binary_constant(*a), 3.0) || ed.nodes()[add].inputs[0] != values[1 - k]) continue;
+        x = values[1 - k];
+        others = {static_cast<size_t>(clip), static_cast<size_t>(add)};
+        for (size_t m : muls)
+            if (m != root) others.push_back(m);
+        return true;
+    }
+    return false;
+}
+
 }  // namespace
 
 PassResult fuse_activations(const Graph& graph) {
@@ -116,6 +144,8 @@ PassResult fuse_activations(const Graph& graph) {
             if (std::abs(f.alpha - 1.0 / 6.0) > 1e-6 || f.beta != 0.5f) continue;
             fused = std::make_shared<Activation>(OpType::HardSwish, UnaryFn{UnaryKind::HardSwish});
             others = {static_cast<size_t>(h)};
+        } else if (relu6_hard_swish_pattern(ed, i, x, others)) {
+            fused = std::make_shared<Activation>(OpType::HardSwish, UnaryFn{UnaryKind::HardSwish});
         } else if (gelu_pattern(ed, i, x, others)) {
             fused = std::make_shared<Activation>(OpType::Gelu, UnaryFn{UnaryKind::Gelu});
         } else {

@@ -26,5 +26,8 @@ PassResult densenet_threshold_relu(const Graph& graph);
 PassResult cancel_transposes(const Graph& graph);
 // A per-channel constant Mul (then Add) on a Conv/Linear/Concat output (tf2onnx's BatchNorm) → BatchNorm.
 PassResult affine_to_batchnorm(const Graph& graph);
+// The input's preprocessing (Keras Rescaling/Normalization: Mul, Add/Sub, Div by per-channel constants, BatchNorms
+// from the graph input on) → one BatchNorm.
+PassResult input_affine(const Graph& graph);
 
 }  // namespace relprop

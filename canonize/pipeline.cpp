@@ -24,6 +24,7 @@ const NamedPass kPasses[] = {
     {"fuse-activations", fuse_activations, true},
     {"fuse-layernorm", fuse_layernorm, true},
     {"affine-to-batchnorm", affine_to_batchnorm, true},
+    {"input-affine", input_affine, true},
     {"merge-batchnorm", merge_batchnorm, true},
     {"fold-batchnorm", fold_batchnorm, false},
     {"densenet", densenet_threshold_relu, true},

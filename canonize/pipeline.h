@@ -1,6 +1,6 @@
 /// @file
 /// Canonization pipelines: "auto" (remove-identity, cancel-transposes, fuse-activations, fuse-layernorm,
-/// affine-to-batchnorm, merge-batchnorm, densenet), "none", or a
+/// affine-to-batchnorm, input-affine, merge-batchnorm, densenet), "none", or a
 /// comma-separated list of pass names ("auto,fold-batchnorm", "auto,-densenet"). Passes always run in
 /// the order below, whatever the order of the list.
 #pragma once
@@ -12,8 +12,8 @@
 
 namespace relprop {
 
-/// remove-identity, cancel-transposes, fuse-activations, fuse-layernorm, affine-to-batchnorm, merge-batchnorm,
-/// fold-batchnorm, densenet — the order they run in.
+/// remove-identity, cancel-transposes, fuse-activations, fuse-layernorm, affine-to-batchnorm, input-affine,
+/// merge-batchnorm, fold-batchnorm, densenet — the order they run in.
 std::vector<std::string> canonize_pass_names();
 
 struct CanonizeResult {

@@ -28,6 +28,7 @@ namespace relprop {
     X(Softplus)                \
     X(Erf)                     \
     X(Sqrt)                    \
+    X(Reciprocal)              \
     X(Pow)                     \
     X(Neg)                     \
     X(Exp)                     \
@@ -67,6 +68,7 @@ RELPROP_HD inline float unary_forward(const UnaryFn& f, float x) {
         case UnaryKind::Softplus: return x > 0.0f ? x + log1pf(expf(-x)) : log1pf(expf(x));
         case UnaryKind::Erf: return erff(x);
         case UnaryKind::Sqrt: return sqrtf(x);
+        case UnaryKind::Reciprocal: return 1.0f / x;
         case UnaryKind::Pow: return f.alpha == 2.0f ? x * x : powf(x, f.alpha);
         case UnaryKind::Neg: return -x;
         case UnaryKind::Exp: return expf(x);
@@ -105,6 +107,7 @@ RELPROP_HD inline float unary_derivative(const UnaryFn& f, float x) {
         case UnaryKind::Softplus: return 1.0f / (1.0f + expf(-x));
         case UnaryKind::Erf: return 1.1283791670955126f * expf(-x * x);  // 2/√π
         case UnaryKind::Sqrt: return 0.5f / sqrtf(x);
+        case UnaryKind::Reciprocal: return -1.0f / (x * x);
         case UnaryKind::Pow: return f.alpha == 2.0f ? 2.0f * x : f.alpha * powf(x, f.alpha - 1.0f);
         case UnaryKind::Neg: return -1.0f;
         case UnaryKind::Exp: return expf(x);

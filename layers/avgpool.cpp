@@ -83,7 +83,7 @@ void import_avgpool(OnnxNode& n) {
     const std::string& x = n.runtime_input(0);
     // Zero padding then AveragePool = AveragePool counting that padding, if the pool's own padding is
     // counted too (or absent) — PyTorch exports AvgPool2d(padding=p) this way.
-    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x))) {
+    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x)); pad && pad->axis() == 2) {
         const bool own_pads = p.pad_begin != std::array<int64_t, 2>{0, 0} || p.pad_end != std::array<int64_t, 2>{0, 0};
         PoolAttributes folded = p;
         for (int i = 0; i < 2; ++i) {

@@ -89,7 +89,7 @@ void import_conv(OnnxNode& n) {
     g.dilation = pair_of(n.attr_ints("dilations", {1, 1}), "dilations");
     g.groups = n.attr_int("group", 1);
     resolve_pads(n, n.shape(x), {w.dim(2), w.dim(3)}, g.stride, g.dilation, g.pad_begin, g.pad_end);
-    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x))) {  // zero padding, then conv
+    if (const auto* pad = dynamic_cast<const Pad*>(n.single_use_producer(x)); pad && pad->axis() == 2) {  // zero padding, then conv
         for (int i = 0; i < 2; ++i) {
             g.pad_begin[i] += pad->pad_begin()[i];
             g.pad_end[i] += pad->pad_end()[i];

@@ -10,7 +10,9 @@
 
 namespace relprop {
 
-Pad::Pad(std::array<int64_t, 2> pad_begin, std::array<int64_t, 2> pad_end) : m_begin(pad_begin), m_end(pad_end) {
+Pad::Pad(std::array<int64_t, 2> pad_begin, std::array<int64_t, 2> pad_end, int axis)
+    : m_begin(pad_begin), m_end(pad_end), m_axis(axis) {
+    if (axis != 1 && axis != 2) throw Error("Pad: the padded axes must be 2, 3 (NCHW) or 1, 2 (NHWC)");
     for (int i = 0; i < 2; ++i) {
         if (m_begin[i] < 0 || m_end[i] < 0) throw Error("Pad: negative pads (cropping) are not supported");
         // Pads from a constant input are not bounded like attributes (a fuzzer finding: pads near 2^63
@@ -23,32 +25,55 @@ Pad::Pad(std::array<int64_t, 2> pad_begin, std::array<int64_t, 2> pad_end) : m_b
 
 Shape Pad::infer_shape(const std::vector<Shape>& inputs) const {
     const Shape& x = inputs.at(0);
-    if (x.size() != 4) throw Error("Pad expects a 4-D input [N, C, H, W], got " + shape_str(x));
-    return {x[0], x[1], x[2] + m_begin[0] + m_end[0], x[3] + m_begin[1] + m_end[1]};
+    if (x.size() != 4)
+        throw Error(std::string("Pad expects a 4-D input ") + (m_axis == 2 ? "[N, C, H, W]" : "[N, H, W, C]") +
+                    ", got " + shape_str(x));
+    Shape y = x;
+    y[m_axis] += m_begin[0] + m_end[0];
+    y[m_axis + 1] += m_begin[1] + m_end[1];
+    return y;
 }
+
+namespace {
+
+// The padded value as `planes` blocks of h rows of w·inner contiguous floats (inner: the axes after the padded
+// two, C for NHWC, 1 for NCHW).
+struct PadBlocks {
+    int64_t planes, h, w, inner, yh, yw;
+};
+
+PadBlocks pad_blocks(const Shape& x, const Shape& y, int axis) {
+    int64_t planes = 1, inner = 1;
+    for (int d = 0; d < axis; ++d) planes *= x[d];
+    for (size_t d = static_cast<size_t>(axis) + 2; d < x.size(); ++d) inner *= x[d];
+    return {planes, x[axis], x[axis + 1], inner, y[axis], y[axis + 1]};
+}
+
+}  // namespace
 
 Tensor Pad::forward_with(Backend& backend, const std::vector<Tensor>& inputs, const Params&) const {
     const Tensor& x = inputs.at(0);
     Tensor y = backend.zeros(infer_shape({x.shape()}));
-    const int64_t planes = x.dim(0) * x.dim(1), h = x.dim(2), w = x.dim(3), yh = y.dim(2), yw = y.dim(3);
-    for (int64_t p = 0; p < planes; ++p)
-        backend.copy_blocks(x, p * h * w, w, y, (p * yh + m_begin[0]) * yw + m_begin[1], yw, h, w);
+    const PadBlocks b = pad_blocks(x.shape(), y.shape(), m_axis);
+    for (int64_t p = 0; p < b.planes; ++p)
+        backend.copy_blocks(x, p * b.h * b.w * b.inner, b.w * b.inner, y,
+                            ((p * b.yh + m_begin[0]) * b.yw + m_begin[1]) * b.inner, b.yw * b.inner, b.h, b.w * b.inner);
     return y;
 }
 
 std::vector<Tensor> Pad::transpose_with(Backend& backend, const std::vector<Shape>& input_shapes, const Params&,
                                         const Tensor& grad_output) const {
     Tensor gx = backend.empty(input_shapes.at(0));
-    const int64_t planes = gx.dim(0) * gx.dim(1), h = gx.dim(2), w = gx.dim(3), yh = grad_output.dim(2),
-                  yw = grad_output.dim(3);
-    for (int64_t p = 0; p < planes; ++p)
-        backend.copy_blocks(grad_output, (p * yh + m_begin[0]) * yw + m_begin[1], yw, gx, p * h * w, w, h, w);
+    const PadBlocks b = pad_blocks(gx.shape(), grad_output.shape(), m_axis);
+    for (int64_t p = 0; p < b.planes; ++p)
+        backend.copy_blocks(grad_output, ((p * b.yh + m_begin[0]) * b.yw + m_begin[1]) * b.inner, b.yw * b.inner, gx,
+                            p * b.h * b.w * b.inner, b.w * b.inner, b.h, b.w * b.inner);
     return {gx};
 }
 
 std::string Pad::describe() const {
     return "p=" + std::to_string(m_begin[0]) + "," + std::to_string(m_begin[1]) + "," + std::to_string(m_end[0]) +
-           "," + std::to_string(m_end[1]);
+           "," + std::to_string(m_end[1]) + (m_axis == 1 ? " on axes 1, 2 (NHWC)" : "");
 }
 
 
@@ -84,9 +109,13 @@ void import_pad(OnnxNode& n) {
             throw Error("Pad: " + std::to_string(pads.size()) + " pads for an input of rank " + std::to_string(rank));
         full = pads;
     }
-    if (rank != 4 || full[0] || full[1] || full[4] || full[5])
-        throw Error("Pad is supported on the spatial axes of a 4-D input only, got pads " + shape_str(full));
-    n.emit(std::make_shared<Pad>(std::array<int64_t, 2>{full[2], full[3]}, std::array<int64_t, 2>{full[6], full[7]}),
+    // H and W of [N, C, H, W] (axes 2, 3), else of a channels-last [N, H, W, C] (axes 1, 2).
+    const int axis = rank == 4 && !full[1] && !full[5] ? 2 : 1;
+    if (rank != 4 || full[0] || full[4] || full[axis == 2 ? 1 : 3] || full[axis == 2 ? 5 : 7])
+        throw Error("Pad is supported on two adjacent spatial axes (2, 3 or 1, 2) of a 4-D input only, got pads " +
+                    shape_str(full));
+    n.emit(std::make_shared<Pad>(std::array<int64_t, 2>{full[axis], full[axis + 1]},
+                                 std::array<int64_t, 2>{full[axis + 4], full[axis + 5]}, axis),
            {x});
 }
 

@@ -1,6 +1,7 @@
 #include "layers/slice.h"
 
 #include <algorithm>
+#include <limits>
 #include <sstream>
 
 #include "engine/backend.h"
@@ -116,8 +117,8 @@ void import_slice(OnnxNode& n) {
         // A step beyond the axis takes one element either way; clamped so strides cannot overflow.
         const int64_t s = std::clamp(starts[k], -big, big), e = std::clamp(ends[k], -big, big),
                       step = std::clamp(steps[k], -big, big);
-        if (axes[k] == 0) {  // the whole batch is fine
-            if (step == 1 && s == 0 && e >= big / 2) continue;
+        if (axes[k] == 0) {  // the whole batch is fine: 0 to INT32_MAX (tf2onnx's "to the end") or beyond
+            if (step == 1 && s == 0 && e >= std::numeric_limits<int32_t>::max()) continue;
             throw Error("Slice along the batch axis (0) is not supported");
         }
         spec.push_back({axes[k], s, e, step});

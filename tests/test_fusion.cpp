@@ -9,6 +9,7 @@
 #include <cstdio>
 #include <map>
 #include <random>
+#include <tuple>
 
 #include "canonize/pipeline.h"
 #include "engine/backend.h"
@@ -150,6 +151,48 @@ TEST_CASE("fuse-activations: x·Sigmoid(x) and x·HardSigmoid(x) in both orders;
                             .output("y")
                             .build();
     CHECK(op_counts(fused(onnx_default, "fuse-activations", {1, 4})).count("HardSwish") == 0);
+}
+
+TEST_CASE("fuse-activations: Keras 3's hard_swish x·relu6(x + 3)/6 (tf2onnx: AddConstant 3, Clip, Mul 1/6, Mul)") {
+    // MobileNetV3's activation: x·(Clip(x + 3, 0, 6)·(1/6)), and the factors in the other order.
+    auto g = GraphBuilder()
+                 .input("x", {-1, 3, 4})
+                 .node("add", by_constant(OpType::AddConstant, BinaryKind::Add, 3.0f), {"x"}, "a")
+                 .node("relu6", act(OpType::Clip, {UnaryKind::Clip, 0.0f, 6.0f}), {"a"}, "r")
+                 .node("truediv", by_constant(OpType::Mul, BinaryKind::Mul, 1.0f / 6.0f), {"r"}, "d")
+                 .node("mul", mul(), {"x", "d"}, "h")
+                 .node("add2", by_constant(OpType::AddConstant, BinaryKind::Add, 3.0f), {"h"}, "a2")
+                 .node("relu6_2", act(OpType::Clip, {UnaryKind::Clip, 0.0f, 6.0f}), {"a2"}, "r2")
+                 .node("mul2", mul(), {"r2", "h"}, "m2")
+                 .node("truediv2", by_constant(OpType::Mul, BinaryKind::Mul, 1.0f / 6.0f), {"m2"}, "y")
+                 .output("y")
+                 .build();
+    const Graph c = fused(g, "fuse-activations", {2, 3, 4});
+    CHECK(op_counts(c) == std::map<std::string, int>{{"HardSwish", 2}});
+    CHECK(c.nodes()[1].name == "truediv2");
+    // Near misses stay: a Clip to 5, a shift of 2, a scale of 1/5, a shifted value other than the product's.
+    for (const auto& [lo_hi, shift, scale] : {std::tuple{6.0f, 2.0f, 1.0f / 6.0f}, std::tuple{5.0f, 3.0f, 1.0f / 6.0f},
+                                              std::tuple{6.0f, 3.0f, 0.2f}}) {
+        auto miss = GraphBuilder()
+                        .input("x", {1, 4})
+                        .node("add", by_constant(OpType::AddConstant, BinaryKind::Add, shift), {"x"}, "a")
+                        .node("relu6", act(OpType::Clip, {UnaryKind::Clip, 0.0f, lo_hi}), {"a"}, "r")
+                        .node("truediv", by_constant(OpType::Mul, BinaryKind::Mul, scale), {"r"}, "d")
+                        .node("mul", mul(), {"x", "d"}, "y")
+                        .output("y")
+                        .build();
+        CHECK(op_counts(fused(miss, "fuse-activations", {1, 4})).count("HardSwish") == 0);
+    }
+    auto other = GraphBuilder()
+                     .input("x", {1, 4})
+                     .node("tanh", act(OpType::Tanh, {UnaryKind::Tanh}), {"x"}, "t")
+                     .node("add", by_constant(OpType::AddConstant, BinaryKind::Add, 3.0f), {"t"}, "a")
+                     .node("relu6", act(OpType::Clip, {UnaryKind::Clip, 0.0f, 6.0f}), {"a"}, "r")
+                     .node("truediv", by_constant(OpType::Mul, BinaryKind::Mul, 1.0f / 6.0f), {"r"}, "d")
+                     .node("mul", mul(), {"x", "d"}, "y")
+                     .output("y")
+                     .build();
+    CHECK(op_counts(fused(other, "fuse-activations", {1, 4})).count("HardSwish") == 0);
 }
 
 TEST_CASE("fuse-activations: GELU's erf form in the orders torch writes it, and near misses") {

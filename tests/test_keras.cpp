@@ -21,6 +21,7 @@
 #include "io/onnx_import.h"
 #include "layers/avgpool.h"
 #include "layers/binary.h"
+#include "layers/concat.h"
 #include "layers/conv.h"
 #include "layers/linear.h"
 #include "layers/op_registry.h"
@@ -207,6 +208,96 @@ TEST_CASE("affine-to-batchnorm: a per-channel Mul and Add after a Conv or Linear
                             .build();
     check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Mul", 2}, {"Relu", 1}, {"BatchNorm", 1}},
                rng);
+}
+
+TEST_CASE("merge-batchnorm: a BatchNorm after a channel Concat of Convs is split into them (Keras NASNet)") {
+    std::mt19937 rng(8);
+    // NASNet's adjust block: two 1×1 convs on two paths, concatenated, then adjust_bn (tf2onnx: Mul, Add).
+    const Graph nasnet = GraphBuilder()
+                             .input("x", {-1, 3, 4, 5})
+                             .node("conv_1", conv3x3(3, 2, rng), {"x"}, "c1")
+                             .node("conv_2", conv3x3(3, 4, rng), {"x"}, "c2")
+                             .node("concat", std::make_shared<Concat>(1), {"c1", "c2"}, "cat")
+                             .node("bn/mul", by_constant(OpType::Mul, random_tensor({1, 6, 1, 1}, rng)), {"cat"}, "m")
+                             .node("bn/add", by_constant(OpType::AddConstant, random_tensor({6, 1, 1}, rng)), {"m"}, "a")
+                             .node("relu", std::make_shared<Relu>(), {"a"}, "y")
+                             .output("y")
+                             .build();
+    check_pass(nasnet, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 2}, {"Concat", 1}, {"Relu", 1}}, rng);
+    // The Concat's output read twice, or one of its inputs not a Conv: the BatchNorm stays.
+    const Graph other = GraphBuilder()
+                            .input("x", {-1, 3, 4, 5})
+                            .node("conv_1", conv3x3(3, 2, rng), {"x"}, "c1")
+                            .node("relu", std::make_shared<Relu>(), {"x"}, "r")
+                            .node("concat", std::make_shared<Concat>(1), {"c1", "r"}, "cat")
+                            .node("bn/mul", by_constant(OpType::Mul, random_tensor({1, 5, 1, 1}, rng)), {"cat"}, "y")
+                            .output("y")
+                            .build();
+    check_pass(other, "affine-to-batchnorm,merge-batchnorm", {{"Conv", 1}, {"Relu", 1}, {"Concat", 1}, {"BatchNorm", 1}},
+               rng);
+}
+
+TEST_CASE("input-affine: Keras Rescaling/Normalization after the input become one BatchNorm (Pass)") {
+    std::mt19937 rng(9);
+    const auto div = [](Tensor c, int index) { return std::make_shared<Binary>(OpType::Div, BinaryKind::Div, std::move(c), index); };
+    // EfficientNet's: x·(1/255), − mean (per channel), / std (per channel) before the stem Conv; NHWC: after the
+    // input's Transpose.
+    const Graph efficientnet = GraphBuilder()
+                                   .input("x", {-1, 4, 5, 3})
+                                   .node("to_nchw", transpose({0, 3, 1, 2}), {"x"}, "t")
+                                   .node("rescaling/mul", by_constant(OpType::Mul, Tensor({1}, {1.0f / 255.0f})), {"t"}, "r")
+                                   .node("normalization/sub", by_constant(OpType::Sub, random_tensor({1, 3, 1, 1}, rng)), {"r"}, "s")
+                                   .node("normalization/truediv", div(random_tensor({3, 1, 1}, rng, 0.2f, 0.3f), 1), {"s"}, "n")
+                                   .node("stem", conv3x3(3, 4, rng), {"n"}, "c")
+                                   .node("relu", std::make_shared<Relu>(), {"c"}, "y")
+                                   .output("y")
+                                   .build();
+    check_pass(efficientnet, "input-affine", {{"Transpose", 1}, {"BatchNorm", 1}, {"Conv", 1}, {"Relu", 1}}, rng);
+    const CanonizeResult c = canonize(efficientnet, "auto");
+    REQUIRE(c.graph.nodes().size() == 4);
+    CHECK(c.graph.nodes()[1].name == "rescaling/mul");
+    CHECK(c.changes.back() == "input-affine: input preprocessing Mul 'rescaling/mul', Sub 'normalization/sub', Div "
+                              "'normalization/truediv' became BatchNorm 'rescaling/mul'");
+    // The BatchNorm passes the stem's relevance on unchanged (the elementwise ops' gradient scaled it by 1/(255·σ)).
+    const RuleAssignment rules = assign_rules(c.graph, "epsilon-plus-flat");
+    CHECK(rules.rules[1]->describe() == "Pass()");
+    // MobileNetV3's x·(1/127.5) + (−1), a constant minus the value, and a BatchNorm already made: all one map.
+    const Graph mobilenet = GraphBuilder()
+                                .input("x", {-1, 3, 4, 4})
+                                .node("rescale", by_constant(OpType::Mul, Tensor({1}, {1.0f / 127.5f})), {"x"}, "r")
+                                .node("offset", by_constant(OpType::AddConstant, Tensor({1}, {-1.0f})), {"r"}, "o")
+                                .node("flip", std::make_shared<Binary>(OpType::Sub, BinaryKind::Sub, random_tensor({3, 1, 1}, rng), 0),
+                                      {"o"}, "f")
+                                .node("bn/mul", by_constant(OpType::Mul, random_tensor({1, 3, 1, 1}, rng)), {"f"}, "m")
+                                .node("stem", conv3x3(3, 2, rng), {"m"}, "y")
+                                .output("y")
+                                .build();
+    check_pass(mobilenet, "affine-to-batchnorm,input-affine", {{"BatchNorm", 1}, {"Conv", 1}}, rng);
+    // Left alone: a constant divided by the value, a constant that is not per channel, a value read twice, a chain
+    // not at the input, a BatchNorm alone.
+    const Graph others = GraphBuilder()
+                             .input("x", {-1, 3, 4, 4})
+                             .node("per_w", by_constant(OpType::Mul, random_tensor({1, 1, 1, 4}, rng)), {"x"}, "w")
+                             .node("relu", std::make_shared<Relu>(), {"w"}, "r")
+                             .node("mul", by_constant(OpType::Mul, Tensor({1}, {0.5f})), {"r"}, "y")
+                             .output("y")
+                             .build();
+    check_pass(others, "input-affine", {{"Mul", 2}, {"Relu", 1}}, rng);
+    const Graph reciprocal = GraphBuilder()
+                                 .input("x", {-1, 3, 4, 4})
+                                 .node("mul", by_constant(OpType::Mul, Tensor({1}, {2.0f})), {"x"}, "m")
+                                 .node("inv", div(random_tensor({1}, rng, 1.0f, 2.0f), 0), {"m"}, "y")
+                                 .output("y")
+                                 .build();
+    check_pass(reciprocal, "input-affine", {{"BatchNorm", 1}, {"Div", 1}}, rng);
+    const Graph twice = GraphBuilder()
+                            .input("x", {-1, 3, 4, 4})
+                            .node("mul", by_constant(OpType::Mul, Tensor({1}, {2.0f})), {"x"}, "m")
+                            .node("add", by_constant(OpType::AddConstant, Tensor({1}, {1.0f})), {"m"}, "a")
+                            .node("both", std::make_shared<Binary>(OpType::Mul, BinaryKind::Mul), {"m", "a"}, "y")
+                            .output("y")
+                            .build();
+    check_pass(twice, "input-affine", {{"BatchNorm", 1}, {"AddConstant", 1}, {"Mul", 1}}, rng);
 }
 
 TEST_CASE("keras: the tf2onnx exports import with tf2onnx's node names and run as onnxruntime does") {

@@ -241,3 +241,47 @@ TEST_CASE("onnx new ops: dynamo's as_strided view (Reshape to 1-D, Gather of eve
     CHECK_THROWS_WITH_AS(build({1, 0, 2, 3}), doctest::Contains("Gather with a rank-4 index [1, 4, 1, 1] is not supported"),
                          Error);
 }
+
+TEST_CASE("onnx new ops: Keras Cropping2D as tf2onnx writes it (Slice over every axis, INT32_MAX ends)") {
+    // NASNetMobile's cropping2d after its zero_padding2d: axes [0, 2, 3, 1], starts [0, 1, 1, 0], ends INT32_MAX on
+    // every axis; the batch and channel entries take everything (the batch is symbolic).
+    ModelBuilder b(17, {-1, 2, 5, 5});
+    b.int64s("starts", {0, 1, 1, 0});
+    b.int64s("ends", {2147483647, 2147483647, 2147483647, 2147483647});
+    b.int64s("slice_axes", {0, 2, 3, 1});
+    b.node("Slice", {"x", "starts", "ends", "slice_axes"}, {"y"});
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Slice");
+    CHECK(model.graph.nodes()[0].op->describe() == "axis 2: 1:2147483647:1 axis 3: 1:2147483647:1 axis 1: 0:2147483647:1");
+    check_forward_and_explain(model, {2, 2, 5, 5});
+    // A batch entry that is not "everything" stays refused, in one line naming the axis.
+    ModelBuilder c(17, {-1, 2, 5, 5});
+    c.int64s("starts", {1});
+    c.int64s("ends", {2147483647});
+    c.int64s("slice_axes", {0});
+    c.node("Slice", {"x", "starts", "ends", "slice_axes"}, {"y"});
+    CHECK_THROWS_WITH_AS(c.import("y"), doctest::Contains("Slice along the batch axis (0) is not supported"), Error);
+}
+
+TEST_CASE("onnx new ops: zero Pad of H, W of a channels-last value (tf2onnx's NHWC ZeroPadding2D), not folded") {
+    // MobileNetV3Small's expanded_conv_depthwise_pad: pads [0, 0, 0, 0, 0, 1, 1, 0] on [N, H, W, C] between Transposes.
+    ModelBuilder b(17, {-1, 3, 5, 5});
+    auto& t = b.node("Transpose", {"x"}, {"nhwc"});
+    ModelBuilder::ints(t, "perm", {0, 2, 3, 1});
+    b.int64s("pads", {0, 0, 0, 0, 0, 1, 1, 0});
+    b.node("Pad", {"nhwc", "pads"}, {"padded"});
+    auto& back = b.node("Transpose", {"padded"}, {"nchw"});
+    ModelBuilder::ints(back, "perm", {0, 3, 1, 2});
+    b.floats("w", {2, 3, 3, 3});
+    b.node("Conv", {"nchw", "w"}, {"y"});
+    const OnnxModel model = b.import("y");
+    CHECK(op_list(model.graph) == "Transpose Pad Transpose Conv");
+    CHECK(model.graph.nodes()[1].op->describe() == "p=0,0,1,1 on axes 1, 2 (NHWC)");
+    check_forward_and_explain(model, {2, 3, 5, 5});
+    // Padding the channels (or the batch) stays refused, in one line.
+    ModelBuilder c(17, {-1, 3, 5, 5});
+    c.int64s("pads", {0, 1, 0, 1, 0, 0, 0, 0});
+    c.node("Pad", {"x", "pads"}, {"y"});
+    CHECK_THROWS_WITH_AS(c.import("y"), doctest::Contains("Pad is supported on two adjacent spatial axes (2, 3 or 1, 2)"),
+                         Error);
+}

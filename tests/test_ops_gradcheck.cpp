@@ -198,6 +198,7 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity backward match finit
     gradcheck("gradcheck channel relu", ChannelRelu(Tensor({3}, {2.0f, -0.5f, 0.0f}), Tensor({3}, {0.1f, 0.3f, 0.7f})),
               {away_from_zero({2, 3, 4, 5}, rng)}, rng);
     gradcheck("gradcheck pad (0,2,1,1)", Pad({0, 2}, {1, 1}), {random_dense({2, 3, 4, 5}, rng)}, rng);
+    gradcheck("gradcheck pad (1,0,0,2) on axes 1, 2", Pad({1, 0}, {0, 2}, 1), {random_dense({2, 4, 5, 3}, rng)}, rng);
 }
 
 TEST_CASE("the executor's reverse pass through a whole graph matches finite differences of the naive graph") {

@@ -376,6 +376,10 @@ TEST_CASE("Add, Concat, Relu, Reshape, Flatten and Identity on the CPU backend m
     const Pad pad({1, 0}, {2, 3});
     check_op("pad (1,0,2,3) [2,3,5,7]", pad, {random_dense({2, 3, 5, 7}, rng)}, rng);
     check_adjoint("pad adjoint", pad, {{2, 3, 5, 7}}, {}, false, rng);
+    const Pad pad_nhwc({0, 1}, {1, 1}, 1);  // Keras' ZeroPadding2D left in NHWC by tf2onnx (MobileNetV3)
+    CHECK(pad_nhwc.infer_shape({{2, 5, 7, 3}}) == Shape{2, 6, 9, 3});
+    check_op("pad (0,1,1,1) on axes 1, 2 [2,5,7,3]", pad_nhwc, {random_dense({2, 5, 7, 3}, rng)}, rng);
+    check_adjoint("pad axes 1, 2 adjoint", pad_nhwc, {{2, 5, 7, 3}}, {}, false, rng);
 
     const ChannelRelu crelu(Tensor({3}, {1.0f, -1.0f, 0.0f}), Tensor({3}, {0.25f, -0.1f, 0.5f}));
     check_op("channel relu [2,3,5,7]", crelu, {random_dense({2, 3, 5, 7}, rng)}, rng);

@@ -53,12 +53,26 @@ def randomize_batchnorm(model, rng):
     for layer in model.layers:
         if isinstance(layer, keras.layers.BatchNormalization):
             c = layer.get_weights()[0].shape[0]
-            layer.set_weights([
-                rng.uniform(0.5, 1.5, c).astype(np.float32),
-                rng.uniform(-0.3, 0.3, c).astype(np.float32),
-                rng.uniform(-0.3, 0.3, c).astype(np.float32),
-                rng.uniform(0.5, 2.0, c).astype(np.float32),
-            ])
+            gamma, beta, mean, var = (rng.uniform(lo, hi, c).astype(np.float32)
+                                      for lo, hi in ((0.5, 1.5), (-0.3, 0.3), (-0.3, 0.3), (0.5, 2.0)))
+            # scale=False (InceptionV3) or center=False layers have no gamma or beta
+            layer.set_weights(([gamma] if layer.scale else []) + ([beta] if layer.center else []) + [mean, var])
+
+
+def freeze_normalization(model, rng):
+    """Keras' Normalization layer (EfficientNet, EfficientNetV2, ConvNeXt preprocessing) keeps its mean and variance
+    as eager tensors, which tf.function captures as extra graph inputs (onnxruntime then asks for them): make them
+    variables, which tf2onnx freezes into constants. A layer that was never adapted (EfficientNet with weights=None:
+    mean 0, variance 1) gets per-channel statistics like ImageNet's, so the export has non-trivial constants."""
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Normalization):
+            if layer.input_mean is None:
+                c = layer.adapt_mean.shape[-1]
+                layer.adapt_mean.assign(rng.uniform(0.4, 0.5, c).astype(np.float32))
+                layer.adapt_variance.assign((rng.uniform(0.22, 0.23, c) ** 2).astype(np.float32))
+                layer.finalize_state()
+            layer.mean = tf.Variable(layer.mean, trainable=False)
+            layer.variance = tf.Variable(layer.variance, trainable=False)
 
 
 def small_cnn():
@@ -84,12 +98,36 @@ def small_cnn():
     return model
 
 
+def traced_conv(inputs, kernel, strides=1, padding="valid", data_format=None, dilation_rate=1):
+    """Keras 3's TensorFlow conv without its XLA detour: Keras runs grouped (ConvNeXt's depthwise) Conv2D through
+    a tf.function(jit_compile=True), which tf2onnx leaves as an unconvertible StatefulPartitionedCall. Only traced
+    for the export (TensorFlow's own numbers are computed eagerly, with XLA, as Keras does)."""
+    from keras.src.backend.tensorflow.nn import _convert_data_format
+    tf_format = _convert_data_format(data_format, len(inputs.shape))
+    return tf.nn.convolution(inputs, kernel, strides, padding.upper(), data_format=tf_format, dilations=dilation_rate)
+
+
+def traced_gelu(x, approximate=True):
+    """tf.nn.gelu's exact form is x·erfc(−x/√2)/2, and tf2onnx writes TensorFlow's Erfc as an ONNX "Erfc", which
+    does not exist: traced for the export as x·(1 + erf(x/√2))/2 (the same function; ConvNeXt's GELU)."""
+    x = tf.convert_to_tensor(x)
+    if approximate:
+        return tf.nn.gelu(x, approximate=True)
+    return 0.5 * x * (1.0 + tf.math.erf(x / np.sqrt(2.0).astype(np.float32)))
+
+
 def export(model, shape_nhwc, opset, nchw, path):
     """tf2onnx export of model(x, training=False) with a symbolic batch; returns the ONNX model."""
+    import keras.src.backend.tensorflow.nn as tf_nn
     spec = [tf.TensorSpec((None,) + tuple(shape_nhwc), tf.float32, name="input")]
     fn = tf.function(lambda x: model(x, training=False))
-    proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
-                                             inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
+    keras_conv, keras_gelu = tf_nn.conv, tf_nn.gelu
+    tf_nn.conv, tf_nn.gelu = traced_conv, traced_gelu
+    try:
+        proto, _ = tf2onnx.convert.from_function(fn, input_signature=spec, opset=opset,
+                                                 inputs_as_nchw=["input:0"] if nchw else None, output_path=path)
+    finally:
+        tf_nn.conv, tf_nn.gelu = keras_conv, keras_gelu
     return proto
 
 
@@ -114,6 +152,7 @@ def rel(a, b):
 
 OPSETS = (13, 17)
 LAYOUTS = ("nhwc", "nchw")
+BATCH = 1
 
 
 def export_all(model, x, g, y_tf, prefix, out):
@@ -153,22 +192,30 @@ def write_small(out):
 def write_full(out, names):
     apps = keras.applications
     makers = {"vgg16": apps.VGG16, "resnet50": apps.ResNet50, "densenet121": apps.DenseNet121,
-              "mobilenet_v2": apps.MobileNetV2}
+              "mobilenet_v2": apps.MobileNetV2,
+              # the sweep of the other keras.applications models (README: "Models from Keras")
+              "efficientnet_b0": apps.EfficientNetB0, "resnet50_v2": apps.ResNet50V2, "xception": apps.Xception,
+              "inception_v3": apps.InceptionV3, "mobilenet_v3_small": apps.MobileNetV3Small,
+              "nasnet_mobile": apps.NASNetMobile, "convnext_tiny": apps.ConvNeXtTiny,
+              "efficientnet_v2_b0": apps.EfficientNetV2B0}
     os.makedirs(out, exist_ok=True)
     for name in names:
         keras.utils.set_random_seed(0)
         model = makers[name](weights=None, classifier_activation=None)  # logits, as explained
         randomize_batchnorm(model, np.random.default_rng(1))
-        x = np.random.default_rng(2).uniform(-1, 1, (1, 224, 224, 3)).astype(np.float32)
+        freeze_normalization(model, np.random.default_rng(3))
+        # 224x224x3; Xception and InceptionV3 299x299x3; MobileNetV3 declares [None, None, 3]: 224x224
+        size = tuple(d or 224 for d in model.input_shape[1:])
+        x = np.random.default_rng(2).uniform(-1, 1, (BATCH,) + size).astype(np.float32)
         y_tf = model(x, training=False).numpy()
-        target = np.array([int(np.argmax(y_tf[0]))], dtype=np.int64)
+        target = np.argmax(y_tf, axis=1).astype(np.int64)
         g = tf_gradient(model, x, target)
         np.save(os.path.join(out, f"{name}.target.npy"), target)
         export_all(model, x, g, y_tf, name, out)
 
 
 def main():
-    global OPSETS, LAYOUTS
+    global OPSETS, LAYOUTS, BATCH
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--out", default=OUT)
     ap.add_argument("--full", metavar="DIR", help="export the keras.applications models to DIR instead")
@@ -176,8 +223,9 @@ def main():
     ap.add_argument("--opsets", nargs="*", type=int, default=list(OPSETS),
                     help="with --full: only these opsets (VGG16's conversion needs ~15+ GB: one export per process)")
     ap.add_argument("--layouts", nargs="*", choices=LAYOUTS, default=list(LAYOUTS), help="with --full: only these")
+    ap.add_argument("--batch", type=int, default=BATCH, help="with --full: the input's batch size (default 1)")
     a = ap.parse_args()
-    OPSETS, LAYOUTS = tuple(a.opsets), tuple(a.layouts)
+    OPSETS, LAYOUTS, BATCH = tuple(a.opsets), tuple(a.layouts), a.batch
     print(f"tensorflow {tf.__version__}, keras {keras.__version__}, tf2onnx {tf2onnx.__version__}, "
           f"onnxruntime {ort.__version__}, onnx {onnx.__version__}", file=sys.stderr)
     if a.full:

@@ -17,6 +17,7 @@
 #include "engine/executor.h"
 #include "relprop/npy.hpp"
 #include "io/onnx_import.h"
+#include "rules/composite.h"
 #include "rules/explainer.h"
 #include "tests/fixtures.h"
 #include "tests/integration/keras_exports.h"
@@ -68,18 +69,61 @@ void check_export(const std::string& stem, const std::string& model_name) {
     CHECK(std::isfinite(gradient_none));
 }
 
-}  // namespace
-
-TEST_CASE("keras.applications exports: import, forward, canonization, gradient (skipped when absent)") {
+// check(stem, name) for each NAME_{nhwc,nchw}_op{13,17} export present; how many there were.
+template <class Check>
+int for_each_export(std::initializer_list<const char*> names, Check check) {
     int found = 0;
-    for (const std::string name : {"mobilenet_v2", "resnet50", "densenet121", "vgg16"})
+    for (const std::string name : names)
         for (const std::string layout : {"nhwc", "nchw"})
             for (const std::string opset : {"op13", "op17"}) {
                 const std::string stem = name + "_" + layout + "_" + opset;
                 if (!std::filesystem::exists(export_path(stem, ".onnx"))) continue;
                 ++found;
                 INFO(stem);
-                check_export(stem, name);
+                check(stem, name);
             }
-    if (found == 0) MESSAGE("no keras.applications exports in $RELPROP_KERAS_EXPORTS: skipped");
+    return found;
+}
+
+}  // namespace
+
+TEST_CASE("keras.applications exports: import, forward, canonization, gradient (skipped when absent)") {
+    if (for_each_export({"mobilenet_v2", "resnet50", "densenet121", "vgg16"}, check_export) == 0)
+        MESSAGE("no keras.applications exports in $RELPROP_KERAS_EXPORTS: skipped");
+}
+
+// The sweep of the other models (`--full DIR --full-models NAME --batch 2`; README, "Models from Keras"): import,
+// forward vs onnxruntime as imported and after auto, TensorFlow's gradient (printed) and a finite
+// epsilon-plus-flat relevance. Their canonized graphs keep what the README's table lists (BatchNorms, Mul gates).
+TEST_CASE("keras.applications sweep exports: import, forward, finite relevance (skipped when absent)") {
+    const auto check = [](const std::string& stem, const std::string& name) {
+        const OnnxModel model = load_onnx(export_path(stem, ".onnx"));
+        const Tensor x = read_npy(export_path(stem, ".input.npy"));
+        const Tensor want = read_npy(export_path(stem, ".output.npy"));
+        const Tensor grad = read_npy(export_path(stem, ".grad.npy"));
+        const Tensor t = read_npy(export_path(name, ".target.npy"));
+        std::vector<int64_t> targets;
+        for (int64_t i = 0; i < t.numel(); ++i) targets.push_back(static_cast<int64_t>(t[i]));
+        auto backend = make_backend("cpu");
+        for (const std::string spec : {"none", "auto"}) {
+            auto graph = std::make_shared<const Graph>(canonize(model.graph, spec).graph);
+            Explainer explainer(graph, *backend);
+            const Recording rec = explainer.forward(x);
+            const double forward = max_rel_error(rec.output, want);
+            const double gradient = relative_l2(grad, explainer.gradient(rec, targets).relevance);
+            const Plan plan(graph, assign_rules(*graph, "epsilon-plus-flat"), *backend);
+            const Explanation e = explainer.explain(rec, plan, targets);
+            bool finite = true;
+            for (int64_t k = 0; k < e.relevance.numel(); ++k) finite = finite && std::isfinite(e.relevance[k]);
+            std::printf("keras %-28s canonize %-4s %4zu nodes: forward vs onnxruntime %.1e, gradient vs "
+                        "TensorFlow %.1e\n", stem.c_str(), spec.c_str(), graph->nodes().size(), forward, gradient);
+            CHECK(forward <= 1e-4);
+            CHECK(std::isfinite(gradient));
+            CHECK(finite);
+        }
+    };
+    if (for_each_export({"efficientnet_b0", "efficientnet_v2_b0", "resnet50_v2", "xception", "inception_v3",
+                         "nasnet_mobile", "mobilenet_v3_small"},
+                        check) == 0)
+        MESSAGE("no keras.applications sweep exports in $RELPROP_KERAS_EXPORTS: skipped");
 }

@@ -448,24 +448,39 @@ Dense naive_reshape(const Dense& x, const Shape& shape) {
     return Dense(shape, x.v);
 }
 
-Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end) {
+// Zero padding of axes `axis` and `axis` + 1 of a 4-D value (2: NCHW, 1: NHWC).
+Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end, int axis) {
     const Shape& s = x.shape;
-    Dense y(Shape{s[0], s[1], s[2] + begin[0] + end[0], s[3] + begin[1] + end[1]});
-    for (int64_t p = 0; p < s[0] * s[1]; ++p)
-        for (int64_t i = 0; i < s[2]; ++i)
-            for (int64_t j = 0; j < s[3]; ++j)
-                y.v[static_cast<size_t>((p * y.shape[2] + i + begin[0]) * y.shape[3] + j + begin[1])] =
-                    x.v[static_cast<size_t>((p * s[2] + i) * s[3] + j)];
+    Shape ys = s;
+    ys[axis] += begin[0] + end[0];
+    ys[axis + 1] += begin[1] + end[1];
+    Dense y(ys);
+    for (int64_t n = 0; n < s[0]; ++n)
+        for (int64_t a = 0; a < s[1]; ++a)
+            for (int64_t b = 0; b < s[2]; ++b)
+                for (int64_t c = 0; c < s[3]; ++c) {
+                    int64_t i[4] = {n, a, b, c};
+                    i[axis] += begin[0];
+                    i[axis + 1] += begin[1];
+                    y.v[static_cast<size_t>(((i[0] * ys[1] + i[1]) * ys[2] + i[2]) * ys[3] + i[3])] =
+                        x.v[static_cast<size_t>(((n * s[1] + a) * s[2] + b) * s[3] + c)];
+                }
     return y;
 }
 
-Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin) {
+Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin, int axis) {
     Dense gx(x_shape);
-    for (int64_t p = 0; p < x_shape[0] * x_shape[1]; ++p)
-        for (int64_t i = 0; i < x_shape[2]; ++i)
-            for (int64_t j = 0; j < x_shape[3]; ++j)
-                gx.v[static_cast<size_t>((p * x_shape[2] + i) * x_shape[3] + j)] =
-                    gy.v[static_cast<size_t>((p * gy.shape[2] + i + begin[0]) * gy.shape[3] + j + begin[1])];
+    const Shape& ys = gy.shape;
+    for (int64_t n = 0; n < x_shape[0]; ++n)
+        for (int64_t a = 0; a < x_shape[1]; ++a)
+            for (int64_t b = 0; b < x_shape[2]; ++b)
+                for (int64_t c = 0; c < x_shape[3]; ++c) {
+                    int64_t i[4] = {n, a, b, c};
+                    i[axis] += begin[0];
+                    i[axis + 1] += begin[1];
+                    gx.v[static_cast<size_t>(((n * x_shape[1] + a) * x_shape[2] + b) * x_shape[3] + c)] =
+                        gy.v[static_cast<size_t>(((i[0] * ys[1] + i[1]) * ys[2] + i[2]) * ys[3] + i[3])];
+                }
     return gx;
 }
 
@@ -527,7 +542,7 @@ Dense naive_forward_with(const Op& op, const std::vector<Dense>& inputs, const P
         case OpType::Identity: return inputs.at(0);
         case OpType::Pad: {
             const auto& pad = dynamic_cast<const Pad&>(op);
-            return naive_pad(inputs.at(0), pad.pad_begin(), pad.pad_end());
+            return naive_pad(inputs.at(0), pad.pad_begin(), pad.pad_end(), pad.axis());
         }
         case OpType::ChannelRelu:
             return naive_channel_relu(inputs.at(0), Dense::from(params.at("slope")), Dense::from(params.at("shift")));
@@ -559,7 +574,10 @@ std::vector<Dense> naive_transpose_with(const Op& op, const std::vector<Shape>& 
                                            dynamic_cast<const AvgPool&>(op).count_include_pad())};
         case OpType::GlobalAvgPool: return {naive_global_avgpool_backward(gy, input_shapes.at(0))};
         case OpType::Add: return {gy, gy};
-        case OpType::Pad: return {naive_pad_backward(gy, input_shapes.at(0), dynamic_cast<const Pad&>(op).pad_begin())};
+        case OpType::Pad: {
+            const auto& pad = dynamic_cast<const Pad&>(op);
+            return {naive_pad_backward(gy, input_shapes.at(0), pad.pad_begin(), pad.axis())};
+        }
         default: break;
     }
     throw Error(std::string("naive transpose: ") + op_name(op.type()) + " is not linear-type");

@@ -89,9 +89,10 @@ Dense naive_add(const Dense& a, const Dense& b);
 // max(0, slope[c]·x + shift[c]) per channel, and its backward.
 Dense naive_channel_relu(const Dense& x, const Dense& slope, const Dense& shift);
 Dense naive_channel_relu_backward(const Dense& x, const Dense& gy, const Dense& slope, const Dense& shift);
-// Zero padding of the spatial axes of [N, C, H, W], and its transpose (the slice).
-Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end);
-Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin);
+// Zero padding of axes `axis`, `axis` + 1 of a 4-D value (2: H, W of [N, C, H, W]; 1: of [N, H, W, C]), and its
+// transpose (the slice).
+Dense naive_pad(const Dense& x, std::array<int64_t, 2> begin, std::array<int64_t, 2> end, int axis = 2);
+Dense naive_pad_backward(const Dense& gy, const Shape& x_shape, std::array<int64_t, 2> begin, int axis = 2);
 // Negative axes count from the end.
 Dense naive_concat(const std::vector<Dense>& xs, int64_t axis);
 std::vector<Dense> naive_concat_backward(const std::vector<Shape>& shapes, const Dense& gy, int64_t axis);
